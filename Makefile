@@ -1,0 +1,44 @@
+# The two commands of the README: `make dev` and `make test`.
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: dev test build deps test-san fuzz bench clean
+
+deps:
+	@scripts/deps
+
+$(BUILD)/Makefile: CMakeLists.txt
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+
+build: deps $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS)
+
+dev: build
+	./$(BUILD)/kashguard server --dev
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-san: deps
+	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DKG_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_SAN) -j $(JOBS)
+	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets, each run for a short bounded time (FUZZ_SECONDS).
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DKG_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@set -e; for f in build-fuzz/fuzz_*; do \
+	  echo "== $$f ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 fuzz/corpus/$$(basename $$f) 2>&1 | tail -n 3; \
+	done
+
+bench: build
+	@echo "see docs/benchmarks.md"
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz

@@ -1,0 +1,152 @@
+/* KashGuard crypto layer: the primitives every module above uses, over
+ * OpenSSL 3 (hashes, HMAC, HKDF, AES-GCM, P-256, Ed25519, RSA),
+ * libsecp256k1 (secp256k1 ECDSA, constant time, low-S) and libsodium
+ * (CSPRNG, guarded memory). No primitive is written here; this layer only
+ * gives them one small, uniform interface and the protocol code built on
+ * them (Shamir secret sharing over GF(2^8)).
+ *
+ * Private keys are kg_secret buffers in a fixed encoding per key type:
+ *   P-256, secp256k1: the 32-byte big-endian scalar;
+ *   Ed25519:          the 32-byte RFC 8032 seed;
+ *   RSA:              PKCS#8 DER.
+ * Public keys travel as SubjectPublicKeyInfo DER (what `openssl pkey -pubin`
+ * reads), with kg_crypto_pub_raw() for the raw form.
+ *
+ * Every function returns kg_err; outputs are empty/zero on error.
+ * Secrets: every function taking a private key is constant time in it as far
+ * as the underlying library is (libsecp256k1 and libsodium: yes; OpenSSL:
+ * blinded). */
+#ifndef KASHGUARD_CRYPTO_H
+#define KASHGUARD_CRYPTO_H
+
+#include "base.h"
+
+#define KG_SHA256_BYTES 32
+#define KG_SHA512_BYTES 64
+#define KG_AES256_KEY_BYTES 32
+#define KG_GCM_IV_BYTES 12
+#define KG_GCM_TAG_BYTES 16
+
+/** Initialise the libraries (sodium_init, the secp256k1 context with
+ *  randomisation). Call once before anything else; idempotent, thread-safe. */
+kg_err kg_crypto_init(void) KG_WARN_UNUSED;
+
+/* --------------------------------------------------------------- random */
+
+/** Fill out with len bytes from the OS CSPRNG. */
+kg_err kg_crypto_random(uint8_t *out, size_t len) KG_WARN_UNUSED;
+
+/* --------------------------------------------------------- hashes, MACs */
+
+void kg_crypto_sha256(uint8_t out[static KG_SHA256_BYTES], const uint8_t *in, size_t len);
+void kg_crypto_sha512(uint8_t out[static KG_SHA512_BYTES], const uint8_t *in, size_t len);
+/** Incremental SHA-256 (for hash chains over several fields). */
+typedef struct { uint8_t opaque[128]; } kg_crypto_sha256_ctx;
+void kg_crypto_sha256_init(kg_crypto_sha256_ctx *ctx);
+void kg_crypto_sha256_update(kg_crypto_sha256_ctx *ctx, const uint8_t *in, size_t len);
+void kg_crypto_sha256_final(uint8_t out[static KG_SHA256_BYTES], kg_crypto_sha256_ctx *ctx);
+
+kg_err kg_crypto_hmac_sha256(uint8_t out[static 32], const uint8_t *key, size_t key_len,
+                             const uint8_t *msg, size_t msg_len) KG_WARN_UNUSED;
+kg_err kg_crypto_hmac_sha512(uint8_t out[static 64], const uint8_t *key, size_t key_len,
+                             const uint8_t *msg, size_t msg_len) KG_WARN_UNUSED;
+/** HKDF-SHA256 (RFC 5869) extract-and-expand; out_len at most 255*32. */
+kg_err kg_crypto_hkdf_sha256(uint8_t *out, size_t out_len,
+                             const uint8_t *ikm, size_t ikm_len,
+                             const uint8_t *salt, size_t salt_len,
+                             const uint8_t *info, size_t info_len) KG_WARN_UNUSED;
+
+/* ---------------------------------------------------------- AES-256-GCM */
+
+/** Encrypt pt (pt_len bytes) into ct (pt_len bytes) and tag (tag_len bytes,
+ *  12..16). iv_len is normally KG_GCM_IV_BYTES; an IV must never repeat
+ *  under one key (draw it from kg_crypto_random). */
+kg_err kg_crypto_aes256gcm_encrypt(uint8_t *ct, uint8_t *tag, size_t tag_len,
+                                   const uint8_t key[static KG_AES256_KEY_BYTES],
+                                   const uint8_t *iv, size_t iv_len,
+                                   const uint8_t *aad, size_t aad_len,
+                                   const uint8_t *pt, size_t pt_len) KG_WARN_UNUSED;
+/** Decrypt and authenticate. Returns KG_OK | KG_ERR_DECRYPT (tag mismatch:
+ *  pt is wiped) | KG_ERR_BAD_INPUT (sizes). */
+kg_err kg_crypto_aes256gcm_decrypt(uint8_t *pt,
+                                   const uint8_t key[static KG_AES256_KEY_BYTES],
+                                   const uint8_t *iv, size_t iv_len,
+                                   const uint8_t *aad, size_t aad_len,
+                                   const uint8_t *ct, size_t ct_len,
+                                   const uint8_t *tag, size_t tag_len) KG_WARN_UNUSED;
+
+/* ------------------------------------------------------ asymmetric keys */
+
+typedef enum {
+    KG_CRYPTO_P256,       /* ECDSA over NIST P-256 with SHA-256 */
+    KG_CRYPTO_SECP256K1,  /* ECDSA over secp256k1 with SHA-256, low-S (libsecp256k1) */
+    KG_CRYPTO_ED25519,    /* pure Ed25519 (RFC 8032) */
+    KG_CRYPTO_RSA2048,    /* verification / wrapping interop only; not a KMS key spec */
+    KG_CRYPTO_RSA3072,    /* RSASSA-PSS SHA-256 salt 32, RSAES-OAEP SHA-256 */
+    KG_CRYPTO_RSA4096
+} kg_crypto_key_type;
+
+/** Generate a private key of type t (encoding: see the file comment). */
+kg_err kg_crypto_keygen(kg_secret **priv, kg_crypto_key_type t) KG_WARN_UNUSED;
+/** Check and normalise an imported private key. Accepts the native encoding
+ *  above or PKCS#8 DER for every type; the result is in the native encoding.
+ *  Returns KG_ERR_BAD_INPUT when the bytes are not a valid key of type t. */
+kg_err kg_crypto_priv_import(kg_secret **priv, kg_crypto_key_type t,
+                             const uint8_t *in, size_t in_len) KG_WARN_UNUSED;
+/** The SubjectPublicKeyInfo DER of a private key. */
+kg_err kg_crypto_pub_from_priv(kg_bytes *spki, kg_crypto_key_type t, const kg_secret *priv) KG_WARN_UNUSED;
+/** Raw public key from SPKI: EC: 65-byte uncompressed SEC1 point;
+ *  Ed25519: 32 bytes; RSA: PKCS#1 RSAPublicKey DER. */
+kg_err kg_crypto_pub_raw(kg_bytes *raw, kg_crypto_key_type t, const uint8_t *spki, size_t spki_len) KG_WARN_UNUSED;
+/** PEM ("-----BEGIN PUBLIC KEY-----") of an SPKI; *pem is malloc'd and NUL-terminated. */
+kg_err kg_crypto_pub_pem(char **pem, const uint8_t *spki, size_t spki_len) KG_WARN_UNUSED;
+
+/** How a signature input is given: the message itself (hashed with SHA-256
+ *  by ECDSA/RSA; signed directly by Ed25519) or a 32-byte SHA-256 digest
+ *  computed by the caller (not allowed for Ed25519). */
+typedef enum { KG_CRYPTO_INPUT_MESSAGE, KG_CRYPTO_INPUT_DIGEST } kg_crypto_input;
+/** ECDSA signature encoding: ASN.1 DER (what `openssl dgst -verify` takes)
+ *  or raw r||s (64 bytes). Ignored by Ed25519 and RSA. */
+typedef enum { KG_CRYPTO_SIG_DER, KG_CRYPTO_SIG_RAW } kg_crypto_sig_format;
+
+/** Sign. ECDSA signatures are always low-S (normalised for P-256 too).
+ *  Returns KG_OK | KG_ERR_WRONG_KEY_USAGE (digest with Ed25519) |
+ *  KG_ERR_BAD_INPUT (digest not 32 bytes). */
+kg_err kg_crypto_sign(kg_bytes *sig, kg_crypto_key_type t, const kg_secret *priv,
+                      kg_crypto_input input, kg_crypto_sig_format format,
+                      const uint8_t *data, size_t data_len) KG_WARN_UNUSED;
+
+#define KG_CRYPTO_VERIFY_LOW_S 1u  /* reject high-S ECDSA signatures (Bitcoin's rule) */
+/** Verify sig over data with the public key spki. The signature format is
+ *  taken from format. Returns KG_OK | KG_ERR_VERIFY (bad signature, or a
+ *  malformed one) | KG_ERR_BAD_INPUT (bad key). */
+kg_err kg_crypto_verify(kg_crypto_key_type t, const uint8_t *spki, size_t spki_len,
+                        kg_crypto_input input, kg_crypto_sig_format format, unsigned flags,
+                        const uint8_t *data, size_t data_len,
+                        const uint8_t *sig, size_t sig_len) KG_WARN_UNUSED;
+
+/** RSAES-OAEP with SHA-256 and MGF1-SHA-256 and an optional label. */
+kg_err kg_crypto_rsa_oaep_encrypt(kg_bytes *ct, const uint8_t *spki, size_t spki_len,
+                                  const uint8_t *label, size_t label_len,
+                                  const uint8_t *pt, size_t pt_len) KG_WARN_UNUSED;
+/** Returns KG_OK | KG_ERR_DECRYPT (any padding or size problem, one error for all). */
+kg_err kg_crypto_rsa_oaep_decrypt(kg_secret **pt, const kg_secret *priv,
+                                  const uint8_t *label, size_t label_len,
+                                  const uint8_t *ct, size_t ct_len) KG_WARN_UNUSED;
+
+/* --------------------------------------------------- Shamir over GF(2^8) */
+
+/** Split secret into n shares of which any t recover it (1 <= t <= n <= 255).
+ *  Each share is 1 + secret_len bytes: its x coordinate (1..n) then the
+ *  y bytes. shares[] receives n new kg_secret buffers. Constant time in the
+ *  secret (no log/exp tables). */
+kg_err kg_crypto_shamir_split(kg_secret **shares, const kg_secret *secret,
+                              unsigned n, unsigned t) KG_WARN_UNUSED;
+/** Recombine k shares (all the same length, distinct non-zero x). With fewer
+ *  than the threshold the result is garbage: callers authenticate the
+ *  result (the KMS checks it with AES-GCM). Returns KG_ERR_BAD_INPUT on
+ *  length mismatch or duplicate x. */
+kg_err kg_crypto_shamir_combine(kg_secret **secret, const kg_secret *const *shares,
+                                unsigned k) KG_WARN_UNUSED;
+
+#endif
