@@ -64,14 +64,20 @@ size_t kg_secret_len(const kg_secret *s);
 
 /* ------------------------------------------------------------------ JSON */
 
-/** Parse a JSON object from a buffer (at most max_depth deep). Returns
+/** Deepest nesting kg_json_parse_object accepts (an empty object is depth 1). */
+#define KG_JSON_MAX_DEPTH 32
+
+/** Parse a JSON object from a buffer (at most KG_JSON_MAX_DEPTH deep; duplicate
+ *  keys and NUL characters in strings are rejected). Returns
  *  KG_OK | KG_ERR_BAD_JSON (with a detail naming line and column) |
  *  KG_ERR_BAD_INPUT (not an object). */
 kg_err kg_json_parse_object(json_t **out, const char *buf, size_t len) KG_WARN_UNUSED;
 
 /** Typed field getters. A missing optional field leaves *out unchanged and
  *  returns KG_OK; a missing required field or a wrong type returns
- *  KG_ERR_BAD_INPUT with a detail naming the field ("field 'spec' must be a string"). */
+ *  KG_ERR_BAD_INPUT with a detail naming the field ("field 'spec' must be a string").
+ *  A JSON null counts as absent. kg_json_get_str's result points into obj and
+ *  lives as long as the document. */
 kg_err kg_json_get_str(const char **out, const json_t *obj, const char *field, bool required) KG_WARN_UNUSED;
 kg_err kg_json_get_int(int64_t *out, const json_t *obj, const char *field, bool required) KG_WARN_UNUSED;
 kg_err kg_json_get_bool(bool *out, const json_t *obj, const char *field, bool required) KG_WARN_UNUSED;

@@ -32,8 +32,16 @@ void kg_store_close(kg_store *st);
 
 /** Begin a transaction. Writes made through it are seen by its own reads and
  *  by nobody else until kg_store_txn_commit. Exactly one of commit or
- *  rollback must follow (rollback is safe after a failed commit). */
+ *  rollback must follow (rollback is safe after a failed commit).
+ *  A store has at most one open transaction at a time: begin, and every
+ *  autocommit write (txn NULL) of other threads, wait until it ends;
+ *  autocommit reads do not wait (they see committed data only). So keep
+ *  transactions short, and pass the open txn to every call the owning
+ *  thread makes -- an autocommit write or a second begin on the thread that
+ *  holds a transaction is a contract violation (kg_illegal, KG_ERR_ARG). */
 kg_err kg_store_txn_begin(kg_store *st, kg_store_txn **out) KG_WARN_UNUSED;
+/** On success the handle is freed. On failure the changes are already rolled
+ *  back; call kg_store_txn_rollback to free the handle. */
 kg_err kg_store_txn_commit(kg_store_txn *txn) KG_WARN_UNUSED;
 void kg_store_txn_rollback(kg_store_txn *txn);
 
@@ -68,7 +76,10 @@ kg_err kg_store_create_json(kg_store *st, kg_store_txn *txn, const char *key, co
 
 /** A backend: what a PostgreSQL implementation fills in. Each function has
  *  the contract of the public call of the same name; `txn` is never NULL
- *  here (the front end opens one for autocommit calls). */
+ *  here (the front end opens one for autocommit calls). commit ends the
+ *  transaction whether it succeeds or not (rolling back on failure); the
+ *  front end never calls rollback after it. Keys reaching a backend are
+ *  non-empty; values may be empty (val may then be NULL). */
 typedef struct {
     const char *scheme; /* "sqlite" */
     kg_err (*open)(void **be, const char *location);
@@ -81,6 +92,9 @@ typedef struct {
     kg_err (*del)(void *be, void *txn, const char *key);
     kg_err (*list)(void *be, void *txn, const char *prefix, const char *after, size_t limit,
                    kg_store_list_fn fn, void *arg);
+    /* Optional: a read-only snapshot transaction for autocommit get/list,
+     * ended with commit or rollback. NULL means use begin. */
+    kg_err (*begin_read)(void *be, void **txn);
 } kg_store_backend;
 
 extern const kg_store_backend kg_store_sqlite_backend;
