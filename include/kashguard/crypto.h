@@ -26,31 +26,51 @@
 #define KG_AES256_KEY_BYTES 32
 #define KG_GCM_IV_BYTES 12
 #define KG_GCM_TAG_BYTES 16
+#define KG_GCM_IV_MAX_BYTES 128 /* OpenSSL's limit for GCM IVs */
 
 /** Initialise the libraries (sodium_init, the secp256k1 context with
- *  randomisation). Call once before anything else; idempotent, thread-safe. */
+ *  randomisation). Call once before anything else; idempotent, thread-safe
+ *  (pthread_once). Functions of this header that need the libraries also
+ *  initialise them on first use, so a missing call is not a crash.
+ *  Returns KG_OK | KG_ERR_CRYPTO | KG_ERR_NOMEM. */
 kg_err kg_crypto_init(void) KG_WARN_UNUSED;
 
 /* --------------------------------------------------------------- random */
 
-/** Fill out with len bytes from the OS CSPRNG. */
+/** Fill out with len bytes from the OS CSPRNG (libsodium randombytes:
+ *  getrandom(2)). Never fails once the layer is initialised. */
 kg_err kg_crypto_random(uint8_t *out, size_t len) KG_WARN_UNUSED;
 
 /* --------------------------------------------------------- hashes, MACs */
 
+/** One-shot SHA-256 / SHA-512 (OpenSSL). in may be NULL when len is 0.
+ *  These cannot fail on valid arguments; if OpenSSL itself fails (memory
+ *  exhausted, broken provider) the process aborts rather than continue
+ *  with an unset digest. Constant time in the data. */
 void kg_crypto_sha256(uint8_t out[static KG_SHA256_BYTES], const uint8_t *in, size_t len);
 void kg_crypto_sha512(uint8_t out[static KG_SHA512_BYTES], const uint8_t *in, size_t len);
-/** Incremental SHA-256 (for hash chains over several fields). */
-typedef struct { uint8_t opaque[128]; } kg_crypto_sha256_ctx;
+/** Incremental SHA-256 (for hash chains over several fields). The state
+ *  lives entirely inside the struct (no allocation, nothing to free), so a
+ *  context may be abandoned at any time without a leak; final wipes it.
+ *  init must precede update/final; a context is not shared between threads
+ *  without a lock. */
+typedef struct { _Alignas(16) uint8_t opaque[128]; } kg_crypto_sha256_ctx;
 void kg_crypto_sha256_init(kg_crypto_sha256_ctx *ctx);
 void kg_crypto_sha256_update(kg_crypto_sha256_ctx *ctx, const uint8_t *in, size_t len);
 void kg_crypto_sha256_final(uint8_t out[static KG_SHA256_BYTES], kg_crypto_sha256_ctx *ctx);
+
+/** HMAC (RFC 2104) with SHA-256 / SHA-512; any key length (NULL if 0).
+ *  Constant time in key and message. Compare tags with kg_ct_equal.
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (key over INT_MAX) | KG_ERR_CRYPTO. */
 
 kg_err kg_crypto_hmac_sha256(uint8_t out[static 32], const uint8_t *key, size_t key_len,
                              const uint8_t *msg, size_t msg_len) KG_WARN_UNUSED;
 kg_err kg_crypto_hmac_sha512(uint8_t out[static 64], const uint8_t *key, size_t key_len,
                              const uint8_t *msg, size_t msg_len) KG_WARN_UNUSED;
-/** HKDF-SHA256 (RFC 5869) extract-and-expand; out_len at most 255*32. */
+/** HKDF-SHA256 (RFC 5869) extract-and-expand; out_len 1..255*32. An empty
+ *  salt means HashLen zero bytes (RFC 5869 §2.2); salt, info and ikm may be
+ *  NULL when their length is 0. Returns KG_OK | KG_ERR_BAD_INPUT (out_len)
+ *  | KG_ERR_CRYPTO; out is wiped on error. */
 kg_err kg_crypto_hkdf_sha256(uint8_t *out, size_t out_len,
                              const uint8_t *ikm, size_t ikm_len,
                              const uint8_t *salt, size_t salt_len,
@@ -58,16 +78,22 @@ kg_err kg_crypto_hkdf_sha256(uint8_t *out, size_t out_len,
 
 /* ---------------------------------------------------------- AES-256-GCM */
 
-/** Encrypt pt (pt_len bytes) into ct (pt_len bytes) and tag (tag_len bytes,
- *  12..16). iv_len is normally KG_GCM_IV_BYTES; an IV must never repeat
- *  under one key (draw it from kg_crypto_random). */
+/** Encrypt pt (pt_len bytes) into ct (pt_len bytes; may equal pt) and tag
+ *  (tag_len bytes, 12..16). iv_len is normally KG_GCM_IV_BYTES; any length
+ *  from 1 to KG_GCM_IV_MAX_BYTES is accepted for interoperability (non-96-bit
+ *  IVs are hashed by GHASH). An IV must never repeat under one key (draw it from
+ *  kg_crypto_random). aad may be NULL when aad_len is 0.
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (IV or tag size) | KG_ERR_CRYPTO;
+ *  ct and tag are wiped on error. Constant time in key and data
+ *  (AES-NI/bitsliced AES in OpenSSL). */
 kg_err kg_crypto_aes256gcm_encrypt(uint8_t *ct, uint8_t *tag, size_t tag_len,
                                    const uint8_t key[static KG_AES256_KEY_BYTES],
                                    const uint8_t *iv, size_t iv_len,
                                    const uint8_t *aad, size_t aad_len,
                                    const uint8_t *pt, size_t pt_len) KG_WARN_UNUSED;
-/** Decrypt and authenticate. Returns KG_OK | KG_ERR_DECRYPT (tag mismatch:
- *  pt is wiped) | KG_ERR_BAD_INPUT (sizes). */
+/** Decrypt and authenticate (tag compared in constant time). Returns
+ *  KG_OK | KG_ERR_DECRYPT (tag mismatch: pt is wiped) | KG_ERR_BAD_INPUT
+ *  (sizes, as for encrypt). */
 kg_err kg_crypto_aes256gcm_decrypt(uint8_t *pt,
                                    const uint8_t key[static KG_AES256_KEY_BYTES],
                                    const uint8_t *iv, size_t iv_len,
@@ -86,19 +112,25 @@ typedef enum {
     KG_CRYPTO_RSA4096
 } kg_crypto_key_type;
 
-/** Generate a private key of type t (encoding: see the file comment). */
+/** Generate a private key of type t (encoding: see the file comment):
+ *  EC scalars uniformly in [1, n-1] from the CSPRNG, Ed25519 seeds of 32
+ *  random bytes, RSA-3072/4096 with e = 65537 (OpenSSL). RSA-2048 is
+ *  import-only: KG_ERR_WRONG_KEY_USAGE. */
 kg_err kg_crypto_keygen(kg_secret **priv, kg_crypto_key_type t) KG_WARN_UNUSED;
 /** Check and normalise an imported private key. Accepts the native encoding
  *  above or PKCS#8 DER for every type; the result is in the native encoding.
  *  Returns KG_ERR_BAD_INPUT when the bytes are not a valid key of type t. */
 kg_err kg_crypto_priv_import(kg_secret **priv, kg_crypto_key_type t,
                              const uint8_t *in, size_t in_len) KG_WARN_UNUSED;
-/** The SubjectPublicKeyInfo DER of a private key. */
+/** The SubjectPublicKeyInfo DER of a private key (EC points uncompressed).
+ *  Constant time in the key (libsecp256k1; OpenSSL's constant-time ladder
+ *  for P-256). */
 kg_err kg_crypto_pub_from_priv(kg_bytes *spki, kg_crypto_key_type t, const kg_secret *priv) KG_WARN_UNUSED;
 /** Raw public key from SPKI: EC: 65-byte uncompressed SEC1 point;
  *  Ed25519: 32 bytes; RSA: PKCS#1 RSAPublicKey DER. */
 kg_err kg_crypto_pub_raw(kg_bytes *raw, kg_crypto_key_type t, const uint8_t *spki, size_t spki_len) KG_WARN_UNUSED;
-/** PEM ("-----BEGIN PUBLIC KEY-----") of an SPKI; *pem is malloc'd and NUL-terminated. */
+/** PEM ("-----BEGIN PUBLIC KEY-----") of an SPKI; *pem is malloc'd and
+ *  NUL-terminated (free() it). The SPKI must parse; its bytes are kept. */
 kg_err kg_crypto_pub_pem(char **pem, const uint8_t *spki, size_t spki_len) KG_WARN_UNUSED;
 
 /** How a signature input is given: the message itself (hashed with SHA-256
@@ -109,27 +141,38 @@ typedef enum { KG_CRYPTO_INPUT_MESSAGE, KG_CRYPTO_INPUT_DIGEST } kg_crypto_input
  *  or raw r||s (64 bytes). Ignored by Ed25519 and RSA. */
 typedef enum { KG_CRYPTO_SIG_DER, KG_CRYPTO_SIG_RAW } kg_crypto_sig_format;
 
-/** Sign. ECDSA signatures are always low-S (normalised for P-256 too).
+/** Sign. ECDSA signatures are always low-S (normalised for P-256 too);
+ *  secp256k1 uses RFC 6979 deterministic nonces, P-256 OpenSSL's random
+ *  nonces, Ed25519 is deterministic, RSA is RSASSA-PSS (SHA-256, MGF1-SHA-256,
+ *  32-byte salt). DER signatures are strict DER.
  *  Returns KG_OK | KG_ERR_WRONG_KEY_USAGE (digest with Ed25519) |
- *  KG_ERR_BAD_INPUT (digest not 32 bytes). */
+ *  KG_ERR_BAD_INPUT (digest not 32 bytes, bad key) | KG_ERR_CRYPTO. */
 kg_err kg_crypto_sign(kg_bytes *sig, kg_crypto_key_type t, const kg_secret *priv,
                       kg_crypto_input input, kg_crypto_sig_format format,
                       const uint8_t *data, size_t data_len) KG_WARN_UNUSED;
 
 #define KG_CRYPTO_VERIFY_LOW_S 1u  /* reject high-S ECDSA signatures (Bitcoin's rule) */
 /** Verify sig over data with the public key spki. The signature format is
- *  taken from format. Returns KG_OK | KG_ERR_VERIFY (bad signature, or a
- *  malformed one) | KG_ERR_BAD_INPUT (bad key). */
+ *  taken from format; DER must be strict DER (BER variants are rejected).
+ *  High-S ECDSA signatures verify unless flags has KG_CRYPTO_VERIFY_LOW_S.
+ *  Returns KG_OK | KG_ERR_VERIFY (bad signature, or a malformed one) |
+ *  KG_ERR_BAD_INPUT (bad key, digest not 32 bytes) |
+ *  KG_ERR_WRONG_KEY_USAGE (digest with Ed25519). */
 kg_err kg_crypto_verify(kg_crypto_key_type t, const uint8_t *spki, size_t spki_len,
                         kg_crypto_input input, kg_crypto_sig_format format, unsigned flags,
                         const uint8_t *data, size_t data_len,
                         const uint8_t *sig, size_t sig_len) KG_WARN_UNUSED;
 
-/** RSAES-OAEP with SHA-256 and MGF1-SHA-256 and an optional label. */
+/** RSAES-OAEP with SHA-256 and MGF1-SHA-256 and an optional label (NULL
+ *  when label_len is 0), to an RSA-2048/3072/4096 SPKI. pt_len is at most
+ *  modulus bytes - 66. Returns KG_OK | KG_ERR_BAD_INPUT | KG_ERR_CRYPTO. */
 kg_err kg_crypto_rsa_oaep_encrypt(kg_bytes *ct, const uint8_t *spki, size_t spki_len,
                                   const uint8_t *label, size_t label_len,
                                   const uint8_t *pt, size_t pt_len) KG_WARN_UNUSED;
-/** Returns KG_OK | KG_ERR_DECRYPT (any padding or size problem, one error for all). */
+/** Decrypt with an RSA PKCS#8 private key; *pt is a new kg_secret.
+ *  Returns KG_OK | KG_ERR_DECRYPT (any padding, label or size problem, one
+ *  error and one message for all: no padding oracle) | KG_ERR_BAD_INPUT
+ *  (the private key is not RSA). */
 kg_err kg_crypto_rsa_oaep_decrypt(kg_secret **pt, const kg_secret *priv,
                                   const uint8_t *label, size_t label_len,
                                   const uint8_t *ct, size_t ct_len) KG_WARN_UNUSED;
