@@ -39,10 +39,46 @@ kg_err kg_server_config_load(kg_server_config *cfg, const char *path) KG_WARN_UN
 /** Run until SIGINT/SIGTERM. Returns KG_OK on a clean shutdown. */
 kg_err kg_server_run(const kg_server_config *cfg) KG_WARN_UNUSED;
 
-/* For tests and fuzzing: the request pipeline without the network. */
+/* For tests, benches and fuzzing. */
 typedef struct kg_server kg_server;
+
+/** Start a server in the background: create the data dir (0700), open the
+ *  store and the KMS (dev: bootstrap and unseal), listen and serve on worker
+ *  threads, tick the KMS every 2 s. A listen port of 0 picks a free port
+ *  (see kg_server_port). Returns KG_OK | KG_ERR_BAD_INPUT (bad config, with
+ *  a detail naming the option) | KG_ERR_IO (cannot listen / read PEM) |
+ *  the store's or KMS's error. Does not print the dev banner. */
+kg_err kg_server_start(kg_server **out, const kg_server_config *cfg) KG_WARN_UNUSED;
+/** The TCP port the server listens on. */
+unsigned kg_server_port(const kg_server *srv);
+/** Dev mode: the root token (owned by srv), else NULL. Never log it. */
+const char *kg_server_dev_root_token(const kg_server *srv);
+/** Stop serving (waits for requests in flight), close the KMS (final audit
+ *  checkpoint) and the store, free. NULL is ignored. */
+void kg_server_stop(kg_server *srv);
+
 /** Parse and validate a request body the way the server does (size limit,
- *  JSON object, depth). */
+ *  JSON object, depth). An empty or all-whitespace body is the empty object.
+ *  KG_OK | KG_ERR_TOO_LARGE | KG_ERR_BAD_JSON | KG_ERR_BAD_INPUT. */
 kg_err kg_server_parse_body(json_t **out, const char *body, size_t len, size_t max_len) KG_WARN_UNUSED;
+
+/** A request target resolved against the route table. */
+typedef struct {
+    const void *route;   /* the matched route (opaque) */
+    const char *action;  /* its audit/policy action name */
+    char *param;         /* the decoded {ref}/{accessor}/{name} segment, or NULL */
+    size_t limit;        /* ?limit= (0 = not given), 1..1000 */
+    char *cursor;        /* ?cursor= or NULL */
+    unsigned version;    /* ?version= (0 = not given) */
+    uint64_t after;      /* ?after= (0 = not given) */
+} kg_server_target;
+
+/** Resolve METHOD and a raw request target ("/v1/keys/pay%2Dments?limit=5")
+ *  to a route: percent-decodes each path segment and the query.
+ *  KG_OK | KG_ERR_NOT_FOUND (no such path) | KG_ERR_METHOD (path known,
+ *  method not) | KG_ERR_BAD_INPUT (bad escape, NUL, unknown or malformed
+ *  query parameter, with a detail naming it). *out is empty on error. */
+kg_err kg_server_parse_target(kg_server_target *out, const char *method, const char *uri) KG_WARN_UNUSED;
+void kg_server_target_free(kg_server_target *t);
 
 #endif

@@ -58,8 +58,8 @@ kg_err kg_store_open(kg_store **out, const char *url)
 {
     KG_ARG_CHECK(out != NULL && url != NULL);
     *out = NULL;
-    const kg_store_backend *be;
-    const char *loc;
+    const kg_store_backend *be = NULL;
+    const char *loc = NULL;
     kg_err e = resolve_url(&be, &loc, url);
     if (e != KG_OK)
         return e;

@@ -1,0 +1,392 @@
+/* kashguard's command table and dispatcher (wg.c's shape, Vault's help).
+ *
+ * ONE table lists every command: its path ("key create"), handler, one-line
+ * synopsis, usage tail, help paragraph with `$` examples, option table and
+ * positional-argument count. Everything else is derived from it: dispatch
+ * (the longest command path matching the leading words of argv), `kashguard
+ * help [COMMAND...]`, `COMMAND --help`, the option groups of each help page,
+ * and the unit test that checks every command has help. A group word alone
+ * ("kashguard key") lists that group's commands.
+ *
+ * Output contract: help asked for goes to stdout with exit 0; usage printed
+ * because of a mistake goes to stderr with exit 1; handlers return 0/1/2. */
+#include <string.h>
+#include <curl/curl.h>
+#include "kashguard/cli.h"
+#include "cli_int.h"
+
+#define E "\n\n      $ kashguard "  /* starts an example line */
+
+static const kg_cli_cmd commands[] = {
+    {"server", kg_cmd_server, "Start a KashGuard server", "",
+     "  Run the KashGuard server in the foreground until SIGINT or SIGTERM. With --dev it\n"
+     "  listens on 127.0.0.1 over plain HTTP, keeps its data under --data, initialises and\n"
+     "  unseals itself and prints the root token (also written to <data>/root.token).\n"
+     "  Flags beat the values of --config.\n\n"
+     "  Start a development server:" E "server --dev --data ./kg-dev\n\n"
+     "  Start a production server from a config file:" E "server --config /etc/kashguard.conf",
+     kg_opts_server, 0, 0, true},
+    {"status", kg_cmd_status, "Print whether the server is initialised and sealed", "",
+     "  Ask the server whether it is initialised and sealed (GET /v1/sys/health). Exits 0\n"
+     "  when it is unsealed and 2 when it is sealed, not initialised or unreachable, so\n"
+     "  scripts can wait for it.\n\n"
+     "  Check the server at KASHGUARD_ADDR:" E "status",
+     NULL, 0, 0, false},
+    {"operator init", kg_cmd_operator_init, "Initialise a server: unseal keys and root token", "",
+     "  Initialise a new server: create the root key, split its unseal key into --shares\n"
+     "  shares of which --threshold unseal, and create the root token. The keys and token\n"
+     "  are printed once and never stored in clear: give each share to a different person.\n\n"
+     "  Initialise with 5 shares, 3 needed to unseal:" E "operator init --shares 5 --threshold 3",
+     kg_opts_operator_init, 0, 0, false},
+    {"operator unseal", kg_cmd_operator_unseal, "Submit one unseal key share", "[KEY]",
+     "  Submit one unseal key share. Without KEY it is read from a hidden prompt on a\n"
+     "  terminal, else from the first line of stdin: a key given as an argument lands in\n"
+     "  your shell history. --reset forgets the shares submitted so far.\n\n"
+     "  Unseal interactively:" E "operator unseal\n\n"
+     "  Unseal from a file (dev server):" E "operator unseal < ./kg-dev/dev-unseal.key",
+     kg_opts_operator_unseal, 0, 1, false},
+    {"operator seal", kg_cmd_operator_seal, "Seal the server (wipe the root key from memory)", "",
+     "  Seal the server: the root key is wiped from memory and every key operation fails\n"
+     "  with `sealed` until enough unseal shares are submitted again.\n\n"
+     "  Seal the server:" E "operator seal",
+     NULL, 0, 0, false},
+    {"operator status", kg_cmd_operator_status, "Print the seal status and unseal progress", "",
+     "  Print the seal status: initialised, sealed, threshold, shares and the unseal\n"
+     "  progress (GET /v1/sys/seal-status).\n\n"
+     "  Show the unseal progress:" E "operator status",
+     NULL, 0, 0, false},
+    {"key create", kg_cmd_key_create, "Create a key", "",
+     "  Create a key and print its id. Specs: AES_256 (encrypt/decrypt), HMAC_256 (mac),\n"
+     "  ECC_NIST_P256, ECC_SECG_P256K1, ED25519 (sign/verify), RSA_3072, RSA_4096.\n\n"
+     "  Create an AES key for payments data:" E "key create --spec AES_256 --alias payments\n\n"
+     "  Create a signing key rotated every 90 days:" E
+     "key create --spec ECC_NIST_P256 --alias signer --rotation-period 90d",
+     kg_opts_key_create, 0, 0, false},
+    {"key list", kg_cmd_key_list, "List keys", "",
+     "  List keys, a page at a time (--limit, --cursor).\n\n"
+     "  List the first 20 keys:" E "key list --limit 20",
+     kg_opts_key_list, 0, 0, false},
+    {"key get", kg_cmd_key_get, "Show a key's metadata", "REF",
+     "  Show the metadata of the key REF (a key id \"k-...\" or an alias).\n\n"
+     "  Show the key aliased payments:" E "key get payments",
+     NULL, 1, 1, false},
+    {"key rotate", kg_cmd_key_action, "Add a new current version to a key", "REF",
+     "  Add a new version to the key REF and make it current. Ciphertexts and signatures\n"
+     "  of older versions still decrypt and verify.\n\n"
+     "  Rotate payments:" E "key rotate payments",
+     NULL, 1, 1, false},
+    {"key enable", kg_cmd_key_action, "Enable a disabled key", "REF",
+     "  Enable the key REF again after `kashguard key disable`.\n\n"
+     "  Enable payments:" E "key enable payments",
+     NULL, 1, 1, false},
+    {"key disable", kg_cmd_key_action, "Disable a key (refuse every operation)", "REF",
+     "  Disable the key REF: every operation with it fails with key_disabled until it is\n"
+     "  enabled again. Nothing is destroyed.\n\n"
+     "  Disable payments:" E "key disable payments",
+     NULL, 1, 1, false},
+    {"key cancel-deletion", kg_cmd_key_action, "Cancel a scheduled key deletion", "REF",
+     "  Cancel the scheduled deletion of the key REF; it comes back disabled.\n\n"
+     "  Keep payments after all:" E "key cancel-deletion payments",
+     NULL, 1, 1, false},
+    {"key schedule-deletion", kg_cmd_key_schedule_deletion, "Schedule a key's destruction", "REF",
+     "  Schedule the key REF for deletion: it is unusable at once and its material is\n"
+     "  destroyed when the waiting period ends, unless cancelled before.\n\n"
+     "  Delete payments in 7 days:" E "key schedule-deletion payments --waiting-period 7d",
+     kg_opts_key_schedule_deletion, 1, 1, false},
+    {"key update", kg_cmd_key_update, "Change a key's alias, description or rotation period", "REF",
+     "  Update the alias, description or automatic rotation period of the key REF.\n\n"
+     "  Rotate payments every 30 days:" E "key update payments --rotation-period 30d",
+     kg_opts_key_update, 1, 1, false},
+    {"key public-key", kg_cmd_key_public_key, "Print the public key of an asymmetric key", "REF",
+     "  Print the public key of the asymmetric key REF: PEM on stdout by default, or DER\n"
+     "  (SubjectPublicKeyInfo) or raw bytes with --format, to stdout or --out FILE.\n\n"
+     "  Save the PEM for openssl:" E "key public-key signer > signer.pem",
+     kg_opts_key_public_key, 1, 1, false},
+    {"key import-params", kg_cmd_key_import_params, "Get a wrapping key to import key material", "",
+     "  Get a fresh RSA wrapping key and import token (valid 24 h) to bring your own key\n"
+     "  material with `kashguard key import`.\n\n"
+     "  Save the wrapping key:" E "key import-params --out-pem wrap.pem",
+     kg_opts_key_import_params, 0, 0, false},
+    {"key import", kg_cmd_key_import, "Import wrapped key material as a new key", "",
+     "  Create a key from your own material, wrapped with the key from\n"
+     "  `kashguard key import-params`.\n\n"
+     "  Import an AES key:" E "key import --spec AES_256 --import-token T --wrapped-material @wrapped.bin",
+     kg_opts_key_import, 0, 0, false},
+    {"encrypt", kg_cmd_encrypt, "Encrypt data with a key", "",
+     "  Encrypt data with the current version of a key and print the base64 ciphertext.\n"
+     "  The --context pairs are bound to it: decrypt must give the same ones.\n\n"
+     "  Encrypt a file for order 42:" E "encrypt --key payments --plaintext @card.txt --context order=42",
+     kg_opts_encrypt, 0, 0, false},
+    {"decrypt", kg_cmd_decrypt, "Decrypt a ciphertext", "",
+     "  Decrypt a ciphertext and write the raw plaintext to stdout or --out. The key is\n"
+     "  found from the ciphertext; --key, when given, must name that key.\n\n"
+     "  Decrypt with its context:" E "decrypt --ciphertext @card.ct --context order=42 --out card.txt",
+     kg_opts_decrypt, 0, 0, false},
+    {"re-encrypt", kg_cmd_reencrypt, "Move a ciphertext to another key inside the server", "",
+     "  Decrypt a ciphertext and encrypt it under --key without the plaintext leaving the\n"
+     "  server. Prints the new base64 ciphertext.\n\n"
+     "  Move to the newest key:" E "re-encrypt --key payments-2026 --ciphertext @card.ct",
+     kg_opts_reencrypt, 0, 0, false},
+    {"data-key", kg_cmd_data_key, "Generate a data key for envelope encryption", "",
+     "  Generate a random data key and return it encrypted under --key (and in plaintext\n"
+     "  unless --no-plaintext), for envelope encryption.\n\n"
+     "  Get a 256-bit data key:" E "data-key --key payments --context bucket=invoices",
+     kg_opts_data_key, 0, 0, false},
+    {"sign", kg_cmd_sign, "Sign a message or digest", "",
+     "  Sign a message (hashed by the server) or a SHA-256 digest. Prints the base64\n"
+     "  signature, or writes the raw signature to --out.\n\n"
+     "  Sign a file:" E "sign --key signer --message @release.tar.gz --out release.sig",
+     kg_opts_sign, 0, 0, false},
+    {"verify", kg_cmd_verify, "Verify a signature", "",
+     "  Verify a signature over a message or digest. Exits 0 when it is valid and 2 when\n"
+     "  it is not.\n\n"
+     "  Verify a file's signature:" E "verify --key signer --message @release.tar.gz --signature @release.sig",
+     kg_opts_verify, 0, 0, false},
+    {"mac", kg_cmd_mac, "Compute an HMAC", "",
+     "  Compute HMAC-SHA256 of a message with an HMAC_256 key; prints it in base64.\n\n"
+     "  MAC a webhook body:" E "mac --key webhooks --message @body.json",
+     kg_opts_mac, 0, 0, false},
+    {"verify-mac", kg_cmd_verify_mac, "Verify an HMAC", "",
+     "  Check an HMAC in constant time. Exits 0 when it is valid and 2 when it is not.\n\n"
+     "  Check a webhook:" E "verify-mac --key webhooks --message @body.json --mac \"$SIG\"",
+     kg_opts_verify_mac, 0, 0, false},
+    {"random", kg_cmd_random, "Generate random bytes", "",
+     "  Generate random bytes from the server's CSPRNG.\n\n"
+     "  32 random bytes as hex:" E "random --bytes 32 --format hex",
+     kg_opts_random, 0, 0, false},
+    {"token create", kg_cmd_token_create, "Create a token", "",
+     "  Create a token carrying --policy policies and print it. The token is shown once;\n"
+     "  its accessor names it for lookup and revocation.\n\n"
+     "  A one-hour token for the payments app:" E "token create --policy payments-app --ttl 1h",
+     kg_opts_token_create, 0, 0, false},
+    {"token lookup", kg_cmd_token_lookup, "Show a token's properties", "[ACCESSOR]",
+     "  Show the properties of the token with ACCESSOR, or of your own token.\n\n"
+     "  Look up your token:" E "token lookup",
+     NULL, 0, 1, false},
+    {"token renew", kg_cmd_token_renew, "Extend a token's lifetime", "[ACCESSOR]",
+     "  Extend the lifetime of the token with ACCESSOR, or of your own token.\n\n"
+     "  Renew your token for an hour:" E "token renew --increment 1h",
+     kg_opts_token_renew, 0, 1, false},
+    {"token revoke", kg_cmd_token_revoke, "Revoke a token", "[ACCESSOR]",
+     "  Revoke the token with ACCESSOR, or your own token.\n\n"
+     "  Revoke a token:" E "token revoke 5f0c...",
+     NULL, 0, 1, false},
+    {"policy write", kg_cmd_policy_write, "Create or replace a policy", "FILE|-",
+     "  Create or replace a policy from a JSON document {\"name\",\"rules\":[...]} read from\n"
+     "  FILE or stdin.\n\n"
+     "  Write a policy:" E "policy write payments-app.json",
+     NULL, 1, 1, false},
+    {"policy read", kg_cmd_policy_read, "Print a policy", "NAME",
+     "  Print the policy document NAME.\n\n"
+     "  Read a policy:" E "policy read payments-app",
+     NULL, 1, 1, false},
+    {"policy list", kg_cmd_policy_list, "List policy names", "",
+     "  List the names of all policies.\n\n"
+     "  List policies:" E "policy list",
+     NULL, 0, 0, false},
+    {"policy delete", kg_cmd_policy_delete, "Delete a policy", "NAME",
+     "  Delete the policy NAME. Tokens carrying it lose what it allowed.\n\n"
+     "  Delete a policy:" E "policy delete payments-app",
+     NULL, 1, 1, false},
+    {"audit list", kg_cmd_audit_list, "Print audit log entries", "",
+     "  Print audit log entries, one JSON object per line (needs read-audit).\n\n"
+     "  The last 50 entries:" E "audit list --limit 50",
+     kg_opts_audit_list, 0, 0, false},
+    {"audit hash", kg_cmd_audit_hash, "HMAC a value the way the audit log does", "VALUE",
+     "  Compute the audit HMAC of VALUE (an accessor or alias) to search the log for it.\n\n"
+     "  Find a token's entries:" E "audit hash 5f0c...",
+     NULL, 1, 1, false},
+    {"audit verify", kg_cmd_audit_verify, "Verify an audit log offline", "PATH",
+     "  Verify the hash chain and signed checkpoints of an audit log, offline. PATH is the\n"
+     "  log file or a data directory (then its latest checkpoint is checked too). Exits 2\n"
+     "  when the log was tampered with.\n\n"
+     "  Verify a dev server's log:" E "audit verify ./kg-dev",
+     kg_opts_audit_verify, 1, 1, true},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, false},
+};
+
+static const struct { const char *name, *synopsis; } groups[] = {
+    {"operator", "Initialise, unseal and seal the server"},
+    {"key", "Create and manage keys"},
+    {"token", "Create, renew and revoke tokens"},
+    {"policy", "Manage policies"},
+    {"audit", "Read, search and verify the audit log"},
+    {NULL, NULL},
+};
+
+const kg_cli_cmd *kg_cli_commands(void) { return commands; }
+
+/* Option help, indented 6 and word-wrapped before column 80. */
+static void print_wrapped(FILE *f, const char *text)
+{
+    size_t col = 0;
+    while (*text) {
+        size_t w = strcspn(text, " ");
+        if (col > 0 && col + 1 + w > 74) { fputc('\n', f); col = 0; }
+        fputs(col ? " " : "      ", f);
+        fprintf(f, "%.*s", (int)w, text);
+        col += w + 1;
+        text += w;
+        while (*text == ' ') text++;
+    }
+    fputc('\n', f);
+}
+
+static void print_opt_group(FILE *f, const char *title, const kg_cli_opt *o)
+{
+    if (!o || !o->name) return;
+    fprintf(f, "\n%s:\n", title);
+    for (; o->name; o++) {
+        if (o->kind == KG_OPT_BOOL) fprintf(f, "\n  --%s\n", o->name);
+        else fprintf(f, "\n  --%s=%s%s%s\n", o->name, o->metavar,
+                     o->kind == KG_OPT_MULTI ? " (repeatable)" : "", o->required ? " (required)" : "");
+        print_wrapped(f, o->help);
+    }
+}
+
+void kg_cli_print_help(FILE *f, const kg_cli_cmd *c)
+{
+    const kg_cli_opt *g = kg_cli_global_opts();
+    fprintf(f, "Usage: kashguard %s [options]%s%s\n\n%s\n", c->name, c->args[0] ? " " : "",
+            c->args, c->help);
+    if (!c->local) {
+        kg_cli_opt http[8], out[8];
+        size_t nh = 0, no = 0;
+        for (; g->name; g++) {
+            if (!strcmp(g->name, "json")) out[no++] = *g;
+            else http[nh++] = *g;
+        }
+        http[nh].name = out[no].name = NULL;
+        print_opt_group(f, "HTTP Options", http);
+        print_opt_group(f, "Output Options", out);
+    }
+    print_opt_group(f, "Command Options", c->opts);
+}
+
+static size_t words_of(const char *name) { return (size_t)(strchr(name, ' ') ? 2 : 1); }
+
+/* Longest command whose path equals the first words of w[0..n). */
+static const kg_cli_cmd *lookup(char **w, size_t n)
+{
+    const kg_cli_cmd *best = NULL;
+    for (const kg_cli_cmd *c = commands; c->name; c++) {
+        size_t k = words_of(c->name);
+        char buf[64];
+        if (k > n) continue;
+        if (k == 1) snprintf(buf, sizeof buf, "%s", w[0]);
+        else snprintf(buf, sizeof buf, "%s %s", w[0], w[1]);
+        if (!strcmp(buf, c->name) && (!best || k > words_of(best->name))) best = c;
+    }
+    return best;
+}
+
+static const char *group_of(const char *word)
+{
+    for (size_t i = 0; groups[i].name; i++)
+        if (!strcmp(groups[i].name, word)) return groups[i].name;
+    return NULL;
+}
+
+static void print_group(FILE *f, const char *g)
+{
+    size_t gl = strlen(g);
+    fprintf(f, "Usage: kashguard %s <subcommand> [options] [args]\n\nSubcommands:\n", g);
+    for (const kg_cli_cmd *c = commands; c->name; c++)
+        if (!strncmp(c->name, g, gl) && c->name[gl] == ' ')
+            fprintf(f, "    %-18s %s\n", c->name + gl + 1, c->synopsis);
+    fprintf(f, "\nRun `kashguard %s <subcommand> --help` for details.\n", g);
+}
+
+static void print_top(FILE *f)
+{
+    static const char *const common[] = {"encrypt", "decrypt", "sign", "verify", "status", "server", NULL};
+    fputs("Usage: kashguard <command> [options] [args]\n\n"
+          "  KashGuard keeps keys and uses them for you: the server (`kashguard server`) and\n"
+          "  the client of its REST API in one binary.\n\nCommon commands:\n", f);
+    for (size_t i = 0; common[i]; i++) {
+        char *w[1] = {(char *)common[i]};
+        fprintf(f, "    %-12s %s\n", common[i], lookup(w, 1)->synopsis);
+    }
+    fputs("\nOther commands:\n", f);
+    for (size_t i = 0; groups[i].name; i++) fprintf(f, "    %-12s %s\n", groups[i].name, groups[i].synopsis);
+    for (const kg_cli_cmd *c = commands; c->name; c++) {
+        bool listed = words_of(c->name) > 1;
+        for (size_t i = 0; common[i] && !listed; i++) listed = !strcmp(common[i], c->name);
+        if (!listed) fprintf(f, "    %-12s %s\n", c->name, c->synopsis);
+    }
+    fputs("\nRun `kashguard help <command>` or `kashguard <command> --help` for details.\n", f);
+}
+
+/* `kashguard help [words...]`: stdout and 0, or stderr and 1 when unknown. */
+static int cmd_help(kg_cli *cli, char **w, size_t n)
+{
+    const kg_cli_cmd *c;
+    if (n == 0) { print_top(cli->out); return KG_CLI_OK; }
+    if ((c = lookup(w, n)) && words_of(c->name) == n) { kg_cli_print_help(cli->out, c); return KG_CLI_OK; }
+    if (n == 1 && group_of(w[0])) { print_group(cli->out, w[0]); return KG_CLI_OK; }
+    fprintf(cli->err, "Error: unknown command '%s%s%s'\n\n", w[0], n > 1 ? " " : "", n > 1 ? w[1] : "");
+    print_top(cli->err);
+    return KG_CLI_LOCAL;
+}
+
+/* Leading global options before the command words: count of argv entries they take. */
+static int leading_globals(int argc, char **argv)
+{
+    int i = 0;
+    while (i < argc && argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]) {
+        const char *a = argv[i] + 2;
+        size_t len = strcspn(a, "=");
+        const kg_cli_opt *g = kg_cli_global_opts();
+        while (g->name && !(strlen(g->name) == len && !strncmp(g->name, a, len))) g++;
+        if (!g->name) break;
+        i += (g->kind != KG_OPT_BOOL && !a[len]) ? 2 : 1;
+    }
+    return i > argc ? argc : i;
+}
+
+static int run(kg_cli *cli, int argc, char **argv)
+{
+    int ng = leading_globals(argc, argv), nw = 0, rc;
+    bool help;
+    char *rest[KG_CLI_MAX_ARGS * 2];
+    while (ng + nw < argc && nw < 2 && argv[ng + nw][0] != '-') nw++;
+    if (nw == 0) {
+        if (ng < argc && (!strcmp(argv[ng], "--help") || !strcmp(argv[ng], "-h"))) return cmd_help(cli, NULL, 0);
+        print_top(cli->err);
+        return KG_CLI_LOCAL;
+    }
+    if (!strcmp(argv[ng], "help")) return cmd_help(cli, argv + ng + 1, (size_t)(argc - ng - 1));
+    if (!(cli->cmd = lookup(argv + ng, (size_t)nw))) {
+        if (group_of(argv[ng])) { print_group(cli->err, argv[ng]); return KG_CLI_LOCAL; }
+        fprintf(cli->err, "Error: unknown command '%s'\n\n", argv[ng]);
+        print_top(cli->err);
+        return KG_CLI_LOCAL;
+    }
+    /* Re-assemble: leading globals, then everything after the command words. */
+    int skip = ng + (int)words_of(cli->cmd->name), nr = 0;
+    if (argc > (int)(sizeof rest / sizeof rest[0])) return kg_cli_usage_error(cli, "too many arguments");
+    for (int i = 0; i < ng; i++) rest[nr++] = argv[i];
+    for (int i = skip; i < argc; i++) rest[nr++] = argv[i];
+    if ((rc = kg_cli_parse(cli, &help, nr, rest)) != KG_CLI_OK) return rc;
+    if (help) { kg_cli_print_help(cli->out, cli->cmd); return KG_CLI_OK; }
+    kg_cli_apply_env(cli);
+    return cli->cmd->run(cli);
+}
+
+int kg_cli_main(int argc, char **argv)
+{
+    kg_cli cli;
+    int rc;
+    memset(&cli, 0, sizeof cli);
+    cli.out = stdout;
+    cli.err = stderr;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fputs("Error: cannot initialise libcurl\n", stderr);
+        return KG_CLI_LOCAL;
+    }
+    rc = run(&cli, argc > 0 ? argc - 1 : 0, argv + (argc > 0));
+    kg_cli_http_free(&cli);
+    fflush(cli.out);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,221 @@
+/* Server configuration: defaults and the `key = value` config file.
+ *
+ * One table (`options[]`) names every option with its type and where it
+ * lands in kg_server_config (STYLE: a config table, as Redis's
+ * static_configs[]). The file format is deliberately small: one
+ * `key = value` per line, '#' starts a comment line, blank lines ignored,
+ * values optionally in double quotes. An unknown key, a repeated key or a
+ * bad value is an error naming the file, the line and the key, and the
+ * config is left as it was (the file is applied to a copy first), so a
+ * typo never silently falls back to a default.
+ *
+ * Strings are copied and live for the process (the config is read once
+ * at start). Command-line flags are applied by the caller after the file,
+ * so they win. */
+#include "server_int.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KG_CFG_LINE_MAX 4096
+
+typedef enum { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_UINT, OPT_DURATION } opt_type;
+
+typedef struct {
+    const char *name;
+    opt_type type;
+    size_t offset;   /* into kg_server_config */
+    uint64_t min, max;
+} cfg_option;
+
+#define SOFF(f) offsetof(kg_server_config, f)
+#define KOFF(f) (offsetof(kg_server_config, kms) + offsetof(kg_kms_config, f))
+
+static const cfg_option options[] = {
+    { "listen",                 OPT_STR,      SOFF(listen), 0, 0 },
+    { "data_dir",               OPT_STR,      SOFF(data_dir), 0, 0 },
+    { "store_url",              OPT_STR,      SOFF(store_url), 0, 0 },
+    { "tls_cert",               OPT_STR,      SOFF(tls_cert), 0, 0 },
+    { "tls_key",                OPT_STR,      SOFF(tls_key), 0, 0 },
+    { "tls_client_ca",          OPT_STR,      SOFF(tls_client_ca), 0, 0 },
+    { "tls_disable",            OPT_BOOL,     SOFF(tls_disable), 0, 0 },
+    { "max_body_bytes",         OPT_SIZE,     SOFF(max_body_bytes), 1024, 64u << 20 },
+    { "threads",                OPT_UINT,     SOFF(threads), 1, 256 },
+    { "min_deletion_wait",      OPT_DURATION, KOFF(min_deletion_wait), 0, 0 },
+    { "audit_fsync",            OPT_BOOL,     KOFF(audit_fsync), 0, 0 },
+    { "audit_checkpoint_every", OPT_UINT,     KOFF(audit_checkpoint_every), 1, 1000000 },
+};
+
+void kg_server_config_default(kg_server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->data_dir = "./data";
+    cfg->listen = "127.0.0.1:8200";
+    cfg->max_body_bytes = 1u << 20;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores > 0 && cores < 64 ? (unsigned)(2 * cores) : 4;
+    kg_kms_config_default(&cfg->kms);
+}
+
+static bool parse_bool(bool *out, const char *v)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *out = strcmp(v, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Decimal with an optional K/KiB/M/MiB suffix (powers of 1024). */
+static bool parse_size(uint64_t *out, const char *v)
+{
+    char *end;
+    errno = 0;
+    if (*v < '0' || *v > '9')
+        return false;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0)
+        return false;
+    uint64_t mult = 1;
+    if (strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0)
+        mult = 1024;
+    else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0)
+        mult = 1024 * 1024;
+    else if (*end != '\0')
+        return false;
+    if (n > UINT64_MAX / mult)
+        return false;
+    *out = n * mult;
+    return true;
+}
+
+/* Strings from config files live for the process. They are chained from
+ * a static list so they stay reachable (and a leak checker agrees). */
+typedef struct kept_str {
+    struct kept_str *next;
+    char s[];
+} kept_str;
+static kept_str *kept;
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *keep_string(const char *v)
+{
+    size_t n = strlen(v);
+    kept_str *k = malloc(sizeof *k + n + 1);
+    if (k == NULL)
+        return NULL;
+    memcpy(k->s, v, n + 1);
+    pthread_mutex_lock(&kept_mu);
+    k->next = kept;
+    kept = k;
+    pthread_mutex_unlock(&kept_mu);
+    return k->s;
+}
+
+static kg_err apply(kg_server_config *cfg, const cfg_option *o, const char *v, const char *where)
+{
+    void *dst = (char *)cfg + o->offset;
+    uint64_t n = 0;
+    int64_t secs = 0;
+    switch (o->type) {
+    case OPT_STR: {
+        const char *s = keep_string(v);
+        if (s == NULL)
+            return kg_err_set(KG_ERR_NOMEM, "out of memory");
+        *(const char **)dst = s;
+        return KG_OK;
+    }
+    case OPT_BOOL:
+        if (!parse_bool(dst, v))
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' must be true or false", where, o->name);
+        return KG_OK;
+    case OPT_SIZE:
+    case OPT_UINT:
+        if (!parse_size(&n, v) || (o->type == OPT_UINT && strspn(v, "0123456789") != strlen(v)) ||
+            n < o->min || n > o->max)
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' must be a number from %llu to %llu", where, o->name,
+                              (unsigned long long)o->min, (unsigned long long)o->max);
+        if (o->type == OPT_SIZE)
+            *(size_t *)dst = (size_t)n;
+        else
+            *(unsigned *)dst = (unsigned)n;
+        return KG_OK;
+    default:
+        if (kg_duration_parse(&secs, v) != KG_OK || secs < 0)
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' must be a duration like 7d, 12h or 90m", where, o->name);
+        *(int64_t *)dst = secs;
+        return KG_OK;
+    }
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* One non-comment line. seen: bit per option, to refuse repeats. */
+static kg_err parse_line(kg_server_config *cfg, char *line, const char *where, uint32_t *seen)
+{
+    char *eq = strchr(line, '=');
+    if (eq == NULL)
+        return kg_err_set(KG_ERR_BAD_INPUT, "%s: expected `key = value`", where);
+    *eq = '\0';
+    char *key = trim(line), *val = trim(eq + 1);
+    size_t vn = strlen(val);
+    if (vn >= 2 && val[0] == '"' && val[vn - 1] == '"') {
+        val[vn - 1] = '\0';
+        val++;
+    }
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        if (strcmp(key, options[i].name) != 0)
+            continue;
+        if (*seen & (1u << i))
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' is set twice", where, key);
+        *seen |= 1u << i;
+        return apply(cfg, &options[i], val, where);
+    }
+    return kg_err_set(KG_ERR_BAD_INPUT, "%s: unknown key '%.64s' (known: listen, data_dir, store_url, tls_cert, "
+                      "tls_key, tls_client_ca, tls_disable, max_body_bytes, threads, min_deletion_wait, "
+                      "audit_fsync, audit_checkpoint_every)", where, key);
+}
+
+kg_err kg_server_config_load(kg_server_config *cfg, const char *path)
+{
+    KG_ARG_CHECK(cfg != NULL && path != NULL);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return kg_err_set(KG_ERR_IO, "cannot open config file %s: %s", path, strerror(errno));
+    kg_server_config tmp = *cfg;
+    char line[KG_CFG_LINE_MAX], where[300];
+    uint32_t seen = 0;
+    kg_err e = KG_OK;
+    for (unsigned no = 1; e == KG_OK && fgets(line, sizeof line, f) != NULL; no++) {
+        snprintf(where, sizeof where, "%.256s line %u", path, no);
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            e = kg_err_set(KG_ERR_BAD_INPUT, "%s: line longer than %d bytes", where, KG_CFG_LINE_MAX - 2);
+            break;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        e = parse_line(&tmp, s, where, &seen);
+    }
+    if (e == KG_OK && ferror(f))
+        e = kg_err_set(KG_ERR_IO, "cannot read config file %s", path);
+    fclose(f);
+    if (e == KG_OK)
+        *cfg = tmp;
+    return e;
+}

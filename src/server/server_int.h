@@ -1,0 +1,168 @@
+/* Declarations shared by the files of the server module (not public).
+ *
+ * A request goes through one pipeline (pipeline.c): target → route
+ * (router.c), body, authentication, the "request" audit entry, the
+ * idempotency check (idempotency.c), the handler (handlers_*.c), the
+ * "response" audit entry, then the JSON reply (http.c). Handlers see only
+ * kg_req: the parsed body, the caller and the decoded path parameter; they
+ * return a kg_err (detail via kg_err_set) and a JSON document. */
+#ifndef KG_SERVER_INT_H
+#define KG_SERVER_INT_H
+
+#include <kashguard/server.h>
+
+#include <pthread.h>
+
+#define KG_SERVER_VERSION "0.1.0"
+#define KG_REQ_ID_LEN 19 /* "r-" + 16 hex + NUL */
+
+struct kg_server {
+    kg_server_config cfg;
+    kg_store *store;
+    kg_kms *kms;
+    struct MHD_Daemon *daemon;
+    unsigned port;
+    char *root_token;           /* dev mode only; wiped on stop */
+    char *tls_key_pem;          /* wiped on stop */
+    char *tls_cert_pem;
+    char *tls_ca_pem;
+    pthread_t ticker;
+    bool ticker_started;
+    pthread_mutex_t tick_mu;    /* protects stopping; tick_cv wakes the ticker */
+    pthread_cond_t tick_cv;
+    bool stopping;
+};
+
+typedef struct kg_req kg_req;
+typedef kg_err (*kg_handler)(kg_req *r, json_t **out);
+
+enum {
+    KG_ROUTE_NOAUTH = 1,     /* no token needed */
+    KG_ROUTE_NOAUDIT = 2,    /* not audited (health probe) */
+    KG_ROUTE_IDEMPOTENT = 4, /* honours Idempotency-Key */
+    KG_ROUTE_SECRET_OUT = 8, /* the response may carry secrets (token) */
+};
+
+typedef struct {
+    const char *method;
+    const char *pattern;     /* segments; "{ref}", "{accessor}", "{name}" capture */
+    const char *action;
+    unsigned flags;
+    kg_handler handler;
+} kg_route;
+
+/* One HTTP request, from the first callback to the reply. */
+struct kg_req {
+    kg_server *srv;
+    char *uri;                   /* raw request target as received */
+    const char *method;
+    kg_server_target target;
+    const kg_route *route;       /* NULL when routing failed */
+    char request_id[KG_REQ_ID_LEN];
+    /* Body accumulation. */
+    char *body;
+    size_t body_len, body_cap;
+    bool too_large;
+    json_t *json;                /* the parsed body ({} when empty) */
+    /* Headers copied out of MHD (freed with the request). */
+    char *token;                 /* wiped on free */
+    char *idem_key;
+    char *remote;                /* numeric client address */
+    bool tls_client_ok;          /* client cert verified (or not required) */
+    kg_kms_caller *caller;
+    /* Filled by the handler for the audit "response" entry. */
+    char key_id[64];
+    int64_t key_version;
+    bool sensitive;              /* response carries plaintext/keys: wipe it */
+    int status;                  /* explicit status for a KG_OK reply (health) */
+    /* Result. */
+    int http_status;
+    char *reply;                 /* rendered JSON, NUL-terminated */
+    size_t reply_len;
+};
+
+/* http.c: the libmicrohttpd daemon on addr (TLS when srv->tls_cert_pem). */
+struct sockaddr;
+kg_err kg_server_http_start(kg_server *srv, const struct sockaddr *addr) KG_WARN_UNUSED;
+void kg_server_http_stop(kg_server *srv);
+
+/* router.c */
+/* The methods a raw target's path allows ("GET, POST"), for Allow on 405. */
+void kg_server_allowed_methods(char *out, size_t cap, const char *uri);
+
+/* pipeline.c: run everything after the body has been received. Sets
+ * r->http_status and r->reply (never fails to produce a reply). */
+void kg_req_run(kg_req *r);
+void kg_req_free(kg_req *r);
+/* Render `doc` (steals it) as the reply. */
+void kg_req_reply_json(kg_req *r, int status, json_t *doc);
+/* Render the error for e (message from kg_err_detail or msg). */
+void kg_req_reply_error(kg_req *r, kg_err e, const char *msg);
+/* Record key_id/version from a KMS info or metadata document for the audit. */
+void kg_req_note_key(kg_req *r, const json_t *info);
+/* Reject unknown body fields (NULL-terminated list). */
+kg_err kg_req_fields(const kg_req *r, const char *const *allowed) KG_WARN_UNUSED;
+/* Overwrite every string in doc (plaintexts, tokens) before it is freed. */
+void kg_json_wipe_strings(json_t *doc);
+
+/* idempotency.c */
+typedef struct {
+    char store_key[96];       /* "" when the request has no Idempotency-Key */
+    char body_hash[65];
+    bool claimed;             /* we created the pending record */
+} kg_idem;
+/* Before the handler: KG_OK and *replay=NULL → run the handler;
+ * KG_OK and *replay set → answer with it (*replay_status);
+ * KG_ERR_CONFLICT / KG_ERR_BAD_INPUT / KG_ERR_STORE otherwise. */
+kg_err kg_idem_begin(kg_req *r, kg_idem *st, json_t **replay, int *replay_status) KG_WARN_UNUSED;
+/* After the handler: store (status, doc) on success, drop the claim otherwise. */
+void kg_idem_finish(kg_req *r, kg_idem *st, kg_err e, const json_t *doc);
+/* Delete expired records (called by the ticker now and then). */
+void kg_idem_sweep(kg_server *srv);
+
+/* Common handler helpers (handlers_keys.c). */
+kg_err kg_req_context(const json_t **out, const json_t *obj, const char *field) KG_WARN_UNUSED;
+json_t *kg_info_with(json_t *info, const char *field, json_t *value);
+
+/* Handlers. */
+kg_err kg_h_health(kg_req *r, json_t **out);
+kg_err kg_h_seal_status(kg_req *r, json_t **out);
+kg_err kg_h_init(kg_req *r, json_t **out);
+kg_err kg_h_unseal(kg_req *r, json_t **out);
+kg_err kg_h_seal(kg_req *r, json_t **out);
+
+kg_err kg_h_key_create(kg_req *r, json_t **out);
+kg_err kg_h_key_list(kg_req *r, json_t **out);
+kg_err kg_h_key_get(kg_req *r, json_t **out);
+kg_err kg_h_key_rotate(kg_req *r, json_t **out);
+kg_err kg_h_key_enable(kg_req *r, json_t **out);
+kg_err kg_h_key_disable(kg_req *r, json_t **out);
+kg_err kg_h_key_cancel_deletion(kg_req *r, json_t **out);
+kg_err kg_h_key_schedule_deletion(kg_req *r, json_t **out);
+kg_err kg_h_key_update(kg_req *r, json_t **out);
+kg_err kg_h_key_public(kg_req *r, json_t **out);
+kg_err kg_h_import_params(kg_req *r, json_t **out);
+kg_err kg_h_key_import(kg_req *r, json_t **out);
+
+kg_err kg_h_encrypt(kg_req *r, json_t **out);
+kg_err kg_h_decrypt(kg_req *r, json_t **out);
+kg_err kg_h_reencrypt(kg_req *r, json_t **out);
+kg_err kg_h_data_key(kg_req *r, json_t **out);
+kg_err kg_h_sign(kg_req *r, json_t **out);
+kg_err kg_h_verify(kg_req *r, json_t **out);
+kg_err kg_h_mac(kg_req *r, json_t **out);
+kg_err kg_h_verify_mac(kg_req *r, json_t **out);
+kg_err kg_h_random(kg_req *r, json_t **out);
+
+kg_err kg_h_token_create(kg_req *r, json_t **out);
+kg_err kg_h_token_lookup(kg_req *r, json_t **out);
+kg_err kg_h_token_renew(kg_req *r, json_t **out);
+kg_err kg_h_token_revoke(kg_req *r, json_t **out);
+kg_err kg_h_policy_put(kg_req *r, json_t **out);
+kg_err kg_h_policy_list(kg_req *r, json_t **out);
+kg_err kg_h_policy_get(kg_req *r, json_t **out);
+kg_err kg_h_policy_delete(kg_req *r, json_t **out);
+kg_err kg_h_audit_read(kg_req *r, json_t **out);
+kg_err kg_h_audit_hash(kg_req *r, json_t **out);
+
+#endif
