@@ -158,7 +158,7 @@ kg_err kg_kms_decrypt(kg_kms *kms, const kg_kms_caller *who, kg_secret **pt, jso
                       const char *ref, const json_t *context,
                       const uint8_t *ct, size_t ct_len) KG_WARN_UNUSED;
 /** Decrypt under its key and encrypt under dst_ref inside the server
- *  (needs decrypt on the source and encrypt on the destination). */
+ *  (needs "decrypt" on the source key and "re-encrypt" on the destination). */
 kg_err kg_kms_reencrypt(kg_kms *kms, const kg_kms_caller *who, kg_bytes *ct, json_t **info,
                         const char *dst_ref, const json_t *src_context, const json_t *dst_context,
                         const uint8_t *src_ct, size_t src_ct_len) KG_WARN_UNUSED;

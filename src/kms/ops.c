@@ -425,7 +425,7 @@ kg_err kg_kms_reencrypt(kg_kms *kms, const kg_kms_caller *who, kg_bytes *ct, jso
     if (e == KG_OK && (e = kms_rdlock_unsealed(kms)) == KG_OK) {
         e = decrypt_locked(kms, who, &pt, &src_info, NULL, "decrypt", src_canon, src_ct, src_ct_len);
         if (e == KG_OK)
-            e = encrypt_locked(kms, who, ct, info, dst_ref, "encrypt", dst_canon,
+            e = encrypt_locked(kms, who, ct, info, dst_ref, "re-encrypt", dst_canon,
                                kg_secret_cdata(pt), kg_secret_len(pt));
         kms_unlock(kms);
     }

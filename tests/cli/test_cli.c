@@ -319,49 +319,51 @@ static void test_top_help(void **state)
 
 /* ------------------------------------------------------- local error exits */
 
-static void expect_local(const char *needle, char *out, char *err, int rc)
+/* Takes the buffers by address: they are filled by run_cli(), the last
+ * argument, and argument evaluation order is unspecified in C. */
+static void expect_local(const char *needle, char **out, char **err, int rc)
 {
     assert_int_equal(rc, 1);
-    assert_string_equal(out, "");
-    if (!strstr(err, needle)) fail_msg("stderr lacks \"%s\": %s", needle, err);
-    free(out);
-    free(err);
+    assert_string_equal(*out, "");
+    if (!strstr(*err, needle)) fail_msg("stderr lacks \"%s\": %s", needle, *err);
+    free(*out);
+    free(*err);
 }
 
 static void test_unknown_command(void **state)
 {
     char *out, *err;
     (void)state;
-    expect_local("Usage:", out, err, run_cli(&out, &err, "frobnicate", NULL));
-    expect_local("unknown command", out, err, run_cli(&out, &err, "frobnicate", NULL));
-    expect_local("Subcommands:", out, err, run_cli(&out, &err, "key", NULL));
-    expect_local("Subcommands:", out, err, run_cli(&out, &err, "key", "explode", NULL));
-    expect_local("unknown command", out, err, run_cli(&out, &err, "help", "nosuch", NULL));
+    expect_local("Usage:", &out, &err, run_cli(&out, &err, "frobnicate", NULL));
+    expect_local("unknown command", &out, &err, run_cli(&out, &err, "frobnicate", NULL));
+    expect_local("Subcommands:", &out, &err, run_cli(&out, &err, "key", NULL));
+    expect_local("Subcommands:", &out, &err, run_cli(&out, &err, "key", "explode", NULL));
+    expect_local("unknown command", &out, &err, run_cli(&out, &err, "help", "nosuch", NULL));
 }
 
 static void test_usage_errors(void **state)
 {
     char *out, *err;
     (void)state;
-    expect_local("--spec", out, err, run_cli(&out, &err, "key", "create", "--alias", "x", NULL));
-    expect_local("--plaintext", out, err, run_cli(&out, &err, "encrypt", "--key", "k", NULL));
-    expect_local("--nope", out, err, run_cli(&out, &err, "key", "list", "--nope", NULL));
-    expect_local("needs a value", out, err, run_cli(&out, &err, "encrypt", "--key", NULL));
-    expect_local("Not enough arguments (expected 1, got 0)", out, err, run_cli(&out, &err, "key", "get", NULL));
-    expect_local("Too many arguments", out, err, run_cli(&out, &err, "key", "get", "a", "b", NULL));
-    expect_local("exactly one of --message or --digest", out, err,
+    expect_local("--spec", &out, &err, run_cli(&out, &err, "key", "create", "--alias", "x", NULL));
+    expect_local("--plaintext", &out, &err, run_cli(&out, &err, "encrypt", "--key", "k", NULL));
+    expect_local("--nope", &out, &err, run_cli(&out, &err, "key", "list", "--nope", NULL));
+    expect_local("needs a value", &out, &err, run_cli(&out, &err, "encrypt", "--key", NULL));
+    expect_local("Not enough arguments (expected 1, got 0)", &out, &err, run_cli(&out, &err, "key", "get", NULL));
+    expect_local("Too many arguments", &out, &err, run_cli(&out, &err, "key", "get", "a", "b", NULL));
+    expect_local("exactly one of --message or --digest", &out, &err,
                  run_cli(&out, &err, "sign", "--key", "s", NULL));
-    expect_local("exactly one of --message or --digest", out, err,
+    expect_local("exactly one of --message or --digest", &out, &err,
                  run_cli(&out, &err, "sign", "--key", "s", "--message", "m", "--digest", "00", NULL));
-    expect_local("KEY=VALUE", out, err,
+    expect_local("KEY=VALUE", &out, &err,
                  run_cli(&out, &err, "encrypt", "--key", "k", "--plaintext", "p", "--context", "order", NULL));
-    expect_local("--bytes", out, err, run_cli(&out, &err, "random", "--bytes", "0", NULL));
-    expect_local("--format", out, err, run_cli(&out, &err, "key", "public-key", "s", "--format", "jwk", NULL));
-    expect_local("--ciphertext", out, err, run_cli(&out, &err, "decrypt", "--ciphertext", "%%%", NULL));
-    expect_local("larger than --shares", out, err,
+    expect_local("--bytes", &out, &err, run_cli(&out, &err, "random", "--bytes", "0", NULL));
+    expect_local("--format", &out, &err, run_cli(&out, &err, "key", "public-key", "s", "--format", "jwk", NULL));
+    expect_local("--ciphertext", &out, &err, run_cli(&out, &err, "decrypt", "--ciphertext", "%%%", NULL));
+    expect_local("larger than --shares", &out, &err,
                  run_cli(&out, &err, "operator", "init", "--shares", "2", "--threshold", "3", NULL));
-    expect_local("--tls", out, err, run_cli(&out, &err, "server", "--tls", NULL));
-    expect_local("--addr", out, err, run_cli(&out, &err, "audit", "verify", "x", "--addr", "y", NULL));
+    expect_local("--tls", &out, &err, run_cli(&out, &err, "server", "--tls", NULL));
+    expect_local("--addr", &out, &err, run_cli(&out, &err, "audit", "verify", "x", "--addr", "y", NULL));
 }
 
 /* --------------------------------------------------------------- the wire */
