@@ -406,9 +406,18 @@ static void tick_one(kg_kms *kms, const char *id, bool rotate)
     if (e == KG_OK)
         e = change_in_txn(kms, NULL, id, rotate ? apply_tick_rotate : apply_destroy, material);
     kg_secret_free(material);
-    if (e == KG_OK)
+    if (e == KG_OK) {
         kg_log(KG_LOG_INFO, rotate ? "key rotated automatically" : "key material destroyed",
                "key_id", id, NULL);
+        /* The server's own changes belong in the audit trail as much as a
+         * client's: record them as "event" entries. */
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:s}", "type", "event",
+                               "event", rotate ? "key-rotated" : "key-destroyed",
+                               "key_id", id, "by", "system");
+        if (ev == NULL || kg_kms_audit_append(kms, ev) != KG_OK)
+            kg_log(KG_LOG_ERROR, "could not audit a scheduled key change", "key_id", id, NULL);
+        json_decref(ev);
+    }
     else if (e != KG_ERR_CONFLICT)
         kg_log(KG_LOG_WARN, rotate ? "automatic rotation failed" : "key destruction failed",
                "key_id", id, "error", kg_err_detail(e), NULL);

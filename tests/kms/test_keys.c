@@ -230,6 +230,20 @@ static void test_deletion_tick_destroys(void **s)
     assert_true(json_is_null(json_object_get(g, "alias")));
     assert_string_equal(str(json_array_get(json_object_get(g, "versions"), 1), "state"), "destroyed");
     json_decref(g);
+    /* The destruction is in the audit log as a system event. */
+    json_t *log = NULL;
+    assert_int_equal(kg_kms_audit_read(f->kms, f->sys, &log, 0, 1000), KG_OK);
+    bool audited = false;
+    size_t i;
+    json_t *en;
+    json_array_foreach(json_object_get(log, "entries"), i, en) {
+        const char *ev = json_string_value(json_object_get(en, "event"));
+        const char *kid = json_string_value(json_object_get(en, "key_id"));
+        if (ev && kid && strcmp(ev, "key-destroyed") == 0 && strcmp(kid, fx_id(m)) == 0)
+            audited = true;
+    }
+    json_decref(log);
+    assert_true(audited);
     char k[96];
     kg_bytes row = { 0 };
     for (int v = 1; v <= 2; v++) {
