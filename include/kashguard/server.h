@@ -24,7 +24,7 @@ typedef struct {
     const char *tls_client_ca;  /* PEM file: when set, clients must present a certificate it signed */
     bool tls_disable;           /* plain HTTP outside dev (for a TLS-terminating proxy on loopback) */
     size_t max_body_bytes;      /* default 1 MiB */
-    unsigned threads;           /* worker threads, default 2 x cores */
+    unsigned threads;           /* worker threads, default 8 x cores (8..64) */
     kg_kms_config kms;
 } kg_server_config;
 

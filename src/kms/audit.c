@@ -191,15 +191,25 @@ kg_err kms_audit_init_keys(kg_kms *kms, kg_store_txn *txn, const kg_secret *root
 
 /* ---------------------------------------------------------------- append */
 
-kg_err kg_kms_audit_append(kg_kms *kms, json_t *entry)
+static kg_err append(kg_kms *kms, json_t *entry, bool wait)
 {
     KG_ARG_CHECK(kms != NULL && entry != NULL);
     if (kms->audit == NULL)
         return kg_err_set(KG_ERR_AUDIT, "the audit log is not open");
     json_t *cp = NULL;
-    kg_err e = audit_log_append(kms->audit, entry, &cp);
+    kg_err e = wait ? audit_log_append(kms->audit, entry, &cp) : audit_log_enqueue(kms->audit, entry, &cp);
     store_checkpoint(kms, cp);
     return e;
+}
+
+kg_err kg_kms_audit_append(kg_kms *kms, json_t *entry)
+{
+    return append(kms, entry, true);
+}
+
+kg_err kg_kms_audit_enqueue(kg_kms *kms, json_t *entry)
+{
+    return append(kms, entry, false);
 }
 
 /* ------------------------------------------------------------------ HMAC */

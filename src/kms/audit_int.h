@@ -60,6 +60,10 @@ void audit_log_clear_key(kms_audit *a);
  *  hash to entry. *checkpoint receives a checkpoint entry appended right
  *  after it when one was due (else NULL). KG_ERR_AUDIT on any failure. */
 kg_err audit_log_append(kms_audit *a, json_t *entry, json_t **checkpoint) KG_WARN_UNUSED;
+/** Chain and queue entry without waiting for the disk: the next
+ *  audit_log_append (by any thread) writes it in its batch, and fails if
+ *  that write fails. KG_ERR_AUDIT when the log has already failed. */
+kg_err audit_log_enqueue(kms_audit *a, json_t *entry, json_t **checkpoint) KG_WARN_UNUSED;
 /** Write a checkpoint now when a key is present, entries were added since
  *  the last one and at least min_interval seconds passed. *checkpoint =
  *  the entry written, or NULL when none was due. */

@@ -403,7 +403,7 @@ static kg_err failed_error(const kms_audit *a)
                       "fixed and the server restarted", a->path);
 }
 
-kg_err audit_log_append(kms_audit *a, json_t *entry, json_t **checkpoint)
+static kg_err append(kms_audit *a, json_t *entry, json_t **checkpoint, bool wait)
 {
     KG_ARG_CHECK(a != NULL && checkpoint != NULL);
     *checkpoint = NULL;
@@ -412,9 +412,11 @@ kg_err audit_log_append(kms_audit *a, json_t *entry, json_t **checkpoint)
     json_t *cp = NULL;
     pthread_mutex_lock(&a->mu);
     kg_err e = a->failed ? failed_error(a) : enqueue_locked(a, entry);
-    if (e == KG_OK && a->seed != NULL && a->checkpoint_every > 0 && a->since_ckpt >= a->checkpoint_every)
+    /* Checkpoints ride only on durable appends: the store copy of a
+     * checkpoint must never get ahead of what is on disk. */
+    if (e == KG_OK && wait && a->seed != NULL && a->checkpoint_every > 0 && a->since_ckpt >= a->checkpoint_every)
         (void)checkpoint_locked(a, &cp); /* a failed signature must not fail the request */
-    if (e == KG_OK)
+    if (e == KG_OK && wait)
         e = wait_durable_locked(a, a->seq);
     pthread_mutex_unlock(&a->mu);
     if (e != KG_OK)
@@ -422,6 +424,16 @@ kg_err audit_log_append(kms_audit *a, json_t *entry, json_t **checkpoint)
     else
         *checkpoint = cp;
     return e;
+}
+
+kg_err audit_log_append(kms_audit *a, json_t *entry, json_t **checkpoint)
+{
+    return append(a, entry, checkpoint, true);
+}
+
+kg_err audit_log_enqueue(kms_audit *a, json_t *entry, json_t **checkpoint)
+{
+    return append(a, entry, checkpoint, false);
 }
 
 kg_err audit_log_checkpoint(kms_audit *a, json_t **checkpoint, int64_t min_interval)

@@ -171,7 +171,11 @@ static json_t *audit_path(kg_req *r)
     return j;
 }
 
-static kg_err audit_request(kg_req *r)
+/* The request entry. It must be on disk before a request that changes state
+ * runs (durable); for one that changes nothing (refused, or a read-only
+ * route) it is only queued, and the durable response entry carries it to
+ * disk before anything is sent back. */
+static kg_err audit_request(kg_req *r, bool durable)
 {
     char now[21];
     kg_time_rfc3339(now, kg_now());
@@ -185,7 +189,7 @@ static kg_err audit_request(kg_req *r)
     if (r->caller != NULL)
         set_hmac(r, e, "accessor", kg_kms_caller_accessor(r->caller));
     set_hmac(r, e, "remote", r->remote);
-    kg_err err = kg_kms_audit_append(r->srv->kms, e);
+    kg_err err = durable ? kg_kms_audit_append(r->srv->kms, e) : kg_kms_audit_enqueue(r->srv->kms, e);
     json_decref(e);
     return err;
 }
@@ -279,7 +283,7 @@ void kg_req_run(kg_req *r)
             msg = detail_copy(e);
         }
     } else {
-        kg_err ae = audit_request(r);
+        kg_err ae = audit_request(r, e == KG_OK && !(r->route->flags & KG_ROUTE_READONLY));
         if (ae != KG_OK) {
             kg_log(KG_LOG_ERROR, "audit write failed; request refused", "request_id", r->request_id,
                    "detail", kg_err_detail(ae), NULL);

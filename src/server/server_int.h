@@ -41,6 +41,8 @@ enum {
     KG_ROUTE_NOAUDIT = 2,    /* not audited (health probe) */
     KG_ROUTE_IDEMPOTENT = 4, /* honours Idempotency-Key */
     KG_ROUTE_SECRET_OUT = 8, /* the response may carry secrets (token) */
+    KG_ROUTE_READONLY = 16,  /* changes no state: its request entry need not be on disk
+                                before it runs, only before its response is sent */
 };
 
 typedef struct {

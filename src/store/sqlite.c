@@ -131,7 +131,7 @@ static void stmt_done(sqlite3_stmt *s, sqlite3_stmt *owned)
 /* Run a statement that returns no rows. */
 static kg_err exec_stmt(sq_conn *c, int idx, const char *what)
 {
-    sqlite3_stmt *s, *owned;
+    sqlite3_stmt *s = NULL, *owned = NULL;
     kg_err e = stmt_get(c, idx, &s, &owned);
     if (e != KG_OK)
         return e;
@@ -420,7 +420,7 @@ static kg_err sq_get(void *be, void *txn, kg_bytes *out, const char *key)
 {
     (void)be;
     sq_conn *c = ((sq_txn *)txn)->c;
-    sqlite3_stmt *s, *owned;
+    sqlite3_stmt *s = NULL, *owned = NULL;
     kg_err e = stmt_get(c, ST_GET, &s, &owned);
     if (e != KG_OK)
         return e;
@@ -443,7 +443,7 @@ static kg_err sq_put(void *be, void *txn, const char *key, const uint8_t *val, s
     (void)be;
     static const uint8_t empty[1];
     sq_conn *c = ((sq_txn *)txn)->c;
-    sqlite3_stmt *s, *owned;
+    sqlite3_stmt *s = NULL, *owned = NULL;
     kg_err e = stmt_get(c, create_only ? ST_CREATE : ST_PUT, &s, &owned);
     if (e != KG_OK)
         return e;
@@ -461,7 +461,7 @@ static kg_err sq_del(void *be, void *txn, const char *key)
 {
     (void)be;
     sq_conn *c = ((sq_txn *)txn)->c;
-    sqlite3_stmt *s, *owned;
+    sqlite3_stmt *s = NULL, *owned = NULL;
     kg_err e = stmt_get(c, ST_DEL, &s, &owned);
     if (e != KG_OK)
         return e;
@@ -505,7 +505,7 @@ static kg_err sq_list(void *be, void *txn, const char *prefix, const char *after
     int bounded = prefix_upper_bound(&ub, prefix);
     if (bounded < 0)
         return kg_err_set(KG_ERR_NOMEM, "cannot allocate the list bound");
-    sqlite3_stmt *s, *owned;
+    sqlite3_stmt *s = NULL, *owned = NULL;
     kg_err e = stmt_get(c, bounded ? ST_LIST_UB : ST_LIST_ALL, &s, &owned);
     if (e != KG_OK) {
         free(ub);

@@ -144,6 +144,33 @@ static void test_secret(void **state)
         assert_int_equal(kg_secret_len(s), len);
         kg_secret_free(s);
     }
+    /* Every size class and the large path: a new secret is all zero even
+     * when it reuses the memory of one just freed (slots are wiped), and
+     * is usable to its last byte. */
+    static const size_t sizes[] = { 1, 32, 100, 200, 500, 1000, 2000, 4000, 4096, 5000, 70000 };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (int round = 0; round < 3; round++) {
+            s = kg_secret_new(sizes[i]);
+            assert_non_null(s);
+            uint8_t *d = kg_secret_data(s);
+            for (size_t j = 0; j < sizes[i]; j++)
+                assert_int_equal(d[j], 0);
+            memset(d, 0xAA, sizes[i]);
+            kg_secret_free(s);
+        }
+    }
+    /* Many live at once: distinct, non-overlapping buffers. */
+    kg_secret *live[300];
+    for (int i = 0; i < 300; i++) {
+        live[i] = kg_secret_new(48);
+        assert_non_null(live[i]);
+        memset(kg_secret_data(live[i]), i & 0xff, 48);
+    }
+    for (int i = 0; i < 300; i++) {
+        for (size_t j = 0; j < 48; j++)
+            assert_int_equal(kg_secret_cdata(live[i])[j], i & 0xff);
+        kg_secret_free(live[i]);
+    }
 }
 
 static void test_time(void **state)

@@ -402,6 +402,50 @@ static void test_fail_closed(void **state)
     audit_log_close(a);
 }
 
+/* An enqueued entry is not on disk until a durable append follows, which
+ * then writes both, in seq order; and no checkpoint is taken on an enqueue. */
+static void test_enqueue_then_append(void **state)
+{
+    afx *x = *state;
+    kms_audit *a = afx_open(x, 1);
+    struct stat before, after;
+    assert_int_equal(stat(x->path, &before), 0);
+    json_t *req = json_pack("{s:s}", "type", "request"), *rsp = json_pack("{s:s}", "type", "response");
+    json_t *cp = NULL;
+    assert_int_equal(audit_log_enqueue(a, req, &cp), KG_OK);
+    assert_null(cp);
+    assert_int_equal(stat(x->path, &after), 0);
+    assert_int_equal(after.st_size, before.st_size);
+    assert_int_equal(audit_log_append(a, rsp, &cp), KG_OK);
+    assert_non_null(cp); /* every=1: the durable append checkpoints both */
+    json_int_t seq = json_integer_value(json_object_get(req, "seq"));
+    assert_int_equal(json_integer_value(json_object_get(rsp, "seq")), seq + 1);
+    assert_int_equal(json_integer_value(json_object_get(cp, "checkpoint_seq")), seq + 1);
+    assert_int_equal(stat(x->path, &after), 0);
+    assert_true(after.st_size > before.st_size);
+    json_decref(cp);
+    json_decref(req);
+    json_decref(rsp);
+    audit_log_close(a);
+    json_t *r = expect(x, x->pub, NULL, 0, 0, "");
+    assert_int_equal(json_integer_value(json_object_get(r, "entries")), seq + 2);
+    json_decref(r);
+}
+
+/* A failed write after an enqueue fails the durable append that carried it. */
+static void test_enqueue_fail_closed(void **state)
+{
+    (void)state;
+    kms_audit *a = NULL;
+    assert_int_equal(audit_log_open(&a, "/dev/full", true, 0), KG_OK);
+    json_t *e = json_pack("{s:s}", "type", "request"), *cp = NULL;
+    assert_int_equal(audit_log_enqueue(a, e, &cp), KG_OK);
+    assert_int_equal(audit_log_append(a, e, &cp), KG_ERR_AUDIT);
+    assert_int_equal(audit_log_enqueue(a, e, &cp), KG_ERR_AUDIT);
+    json_decref(e);
+    audit_log_close(a);
+}
+
 typedef struct {
     kms_audit *a;
     int fails;
@@ -552,6 +596,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_tail_recovered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fail_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_then_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_fail_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
         cmocka_unit_test(test_kms_audit),
     };
