@@ -229,19 +229,17 @@ char *kg_kms_audit_hmac(kg_kms *kms, const char *value)
         kg_illegal("kg_kms_audit_hmac: kms != NULL && value != NULL");
         return NULL;
     }
-    uint8_t key[32], mac[32];
+    uint8_t mac[32];
     bool keyed = false;
     /* Take the lock directly (not kms_rdlock_unsealed): being sealed is a
-     * normal case here and must not overwrite the thread's error detail. */
+     * normal case here and must not overwrite the thread's error detail.
+     * The key is HKDF(root key, "audit-hmac"), derived once at unseal. */
     pthread_rwlock_rdlock(&kms->seal_lock);
-    if (kms->root_key != NULL)
-        keyed = kms_root_derive(kms, key, "audit-hmac") == KG_OK;
+    if (kms->audit_hmac_key != NULL)
+        keyed = kg_crypto_hmac_sha256(mac, kg_secret_cdata(kms->audit_hmac_key), 32,
+                                      (const uint8_t *)value, strlen(value)) == KG_OK;
     pthread_rwlock_unlock(&kms->seal_lock);
     const char *prefix = "hmac-sha256:";
-    if (keyed) {
-        keyed = kg_crypto_hmac_sha256(mac, key, sizeof(key), (const uint8_t *)value, strlen(value)) == KG_OK;
-        kg_wipe(key, sizeof(key));
-    }
     if (!keyed) {
         pthread_once(&sealed_salt_once, sealed_salt_init);
         kg_crypto_sha256_ctx ctx;

@@ -444,6 +444,12 @@ kg_err kms_key_material(kg_kms *kms, kg_secret **material, kg_bytes *pub_der,
     kg_err e = version_key(skey, sizeof(skey), key_id, version);
     if (e != KG_OK)
         return e;
+    snprintf(label, sizeof(label), "key:%s:v:%u", key_id, version);
+    if (kms_cache_get(kms->cache, material, pub_der, label))
+        return KG_OK;
+    /* Always read the public key too (into pub when the caller does not
+     * want it), so that the cache entry is complete for the next caller. */
+    kg_bytes local = { 0 }, *pub = pub_der != NULL ? pub_der : &local;
     json_t *row = NULL;
     e = kg_store_get_json(kms->st, NULL, &row, skey);
     if (e == KG_ERR_NOT_FOUND)
@@ -453,18 +459,19 @@ kg_err kms_key_material(kg_kms *kms, kg_secret **material, kg_bytes *pub_der,
         return e;
     kg_bytes enc = { 0 };
     e = kg_json_get_b64(&enc, row, "material_enc", true, 1 << 16);
-    if (e == KG_OK && pub_der != NULL && json_object_get(row, "public_key_der") != NULL)
-        e = kg_json_get_b64(pub_der, row, "public_key_der", true, 1 << 16);
+    if (e == KG_OK && json_object_get(row, "public_key_der") != NULL)
+        e = kg_json_get_b64(pub, row, "public_key_der", true, 1 << 16);
     json_decref(row);
-    if (e != KG_OK) {
-        kg_bytes_free(&enc);
-        return kg_err_set(KG_ERR_STORE, "version row %s in the store is damaged", skey);
-    }
-    snprintf(label, sizeof(label), "key:%s:v:%u", key_id, version);
-    e = kms_seal_decrypt(kms, material, label, enc.data, enc.len);
+    if (e == KG_OK)
+        e = kms_seal_decrypt(kms, material, label, enc.data, enc.len);
+    else
+        e = kg_err_set(KG_ERR_STORE, "version row %s in the store is damaged", skey);
     kg_bytes_free(&enc);
-    if (e != KG_OK && pub_der != NULL)
-        kg_bytes_free(pub_der);
+    if (e == KG_OK)
+        kms_cache_put(kms->cache, label, *material, pub);
+    else
+        kg_bytes_free(pub);
+    kg_bytes_free(&local);
     return e;
 }
 

@@ -77,8 +77,10 @@ kg_err kg_kms_open(kg_kms **out, kg_store *st, const kg_kms_config *cfg)
         free(kms);
         return kg_err_set(KG_ERR_INTERNAL, "could not create the unseal mutex");
     }
-    e = kms_audit_open(kms);
+    kms->cache = kms_cache_new();
+    e = kms->cache != NULL ? kms_audit_open(kms) : kg_err_set(KG_ERR_NOMEM, "out of memory opening the KMS");
     if (e != KG_OK) {
+        kms_cache_free(kms->cache);
         pthread_mutex_destroy(&kms->unseal_mu);
         pthread_rwlock_destroy(&kms->seal_lock);
         free(kms->data_dir);
@@ -93,14 +95,9 @@ void kg_kms_close(kg_kms *kms)
 {
     if (kms == NULL)
         return;
-    pthread_rwlock_wrlock(&kms->seal_lock);
-    if (kms->root_key != NULL) {
-        kms_audit_on_seal(kms);
-        kg_secret_free(kms->root_key);
-        kms->root_key = NULL;
-    }
-    pthread_rwlock_unlock(&kms->seal_lock);
+    kms_forget_root(kms);
     kms_audit_close(kms);
+    kms_cache_free(kms->cache);
     kg_kms_unseal_reset(kms);
     pthread_mutex_destroy(&kms->unseal_mu);
     pthread_rwlock_destroy(&kms->seal_lock);

@@ -30,6 +30,7 @@
 #include "kashguard/kms.h"
 
 typedef struct kms_audit kms_audit; /* audit.c */
+typedef struct kms_cache kms_cache; /* cache.c */
 
 struct kg_kms {
     kg_store *st;
@@ -47,7 +48,24 @@ struct kg_kms {
     unsigned unseal_count;
 
     kms_audit *audit;
+    /* The audit HMAC key, derived from the root key at unseal (NULL while
+     * sealed); guarded by seal_lock like the root key. */
+    kg_secret *audit_hmac_key;
+    /* Unsealed material of recently used key versions; cleared at seal. */
+    kms_cache *cache;
 };
+
+/* ---- cache.c ---- */
+kms_cache *kms_cache_new(void);
+void kms_cache_free(kms_cache *c);
+/** A copy of the cached material (and public key DER when pub != NULL) of
+ *  the version with seal label `label`; false on a miss. */
+bool kms_cache_get(kms_cache *c, kg_secret **material, kg_bytes *pub, const char *label);
+void kms_cache_put(kms_cache *c, const char *label, const kg_secret *material, const kg_bytes *pub);
+/** Forget every version of key_id (its material was destroyed). */
+void kms_cache_evict_key(kms_cache *c, const char *key_id);
+/** Wipe everything (seal, close). */
+void kms_cache_clear(kms_cache *c);
 
 /* ---- seal.c ---- */
 /** Encrypt a secret for the store under the root key with AES-256-GCM,
@@ -60,6 +78,9 @@ kg_err kms_seal_decrypt(kg_kms *kms, kg_secret **out, const char *label,
                         const uint8_t *blob, size_t blob_len);
 /** Derive a 32-byte subkey of the root key (HKDF-SHA256, info = purpose). */
 kg_err kms_root_derive(kg_kms *kms, uint8_t out[static 32], const char *purpose);
+/** Seal: take the write lock and wipe the root key and everything derived
+ *  from it (audit HMAC key, material cache), after a last audit checkpoint. */
+void kms_forget_root(kg_kms *kms);
 /** Lock helpers: take the read lock and fail with KG_ERR_SEALED (and a
  *  message saying how to unseal) when sealed. Pair with kms_unlock. */
 kg_err kms_rdlock_unsealed(kg_kms *kms);

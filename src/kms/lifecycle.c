@@ -406,6 +406,8 @@ static void tick_one(kg_kms *kms, const char *id, bool rotate)
     if (e == KG_OK)
         e = change_in_txn(kms, NULL, id, rotate ? apply_tick_rotate : apply_destroy, material);
     kg_secret_free(material);
+    if (e == KG_OK && !rotate)
+        kms_cache_evict_key(kms->cache, id);
     if (e == KG_OK) {
         kg_log(KG_LOG_INFO, rotate ? "key rotated automatically" : "key material destroyed",
                "key_id", id, NULL);

@@ -360,6 +360,10 @@ static kg_err try_unseal(kg_kms *kms, const kg_bytes *root_enc)
     if (kms->root_key == NULL) {
         kms->root_key = root;
         root = NULL;
+        uint8_t hk[32];
+        if (kms_root_derive(kms, hk, "audit-hmac") == KG_OK)
+            kms->audit_hmac_key = kg_secret_from(hk, sizeof(hk));
+        kg_wipe(hk, sizeof(hk));
         kms_audit_on_unseal(kms);
     }
     pthread_rwlock_unlock(&kms->seal_lock);
@@ -408,6 +412,20 @@ kg_err kg_kms_unseal(kg_kms *kms, json_t **out, const char *share_b64)
     return *out != NULL ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
 }
 
+void kms_forget_root(kg_kms *kms)
+{
+    pthread_rwlock_wrlock(&kms->seal_lock);
+    if (kms->root_key != NULL) {
+        kms_audit_on_seal(kms); /* its last checkpoint still needs the key */
+        kg_secret_free(kms->root_key);
+        kms->root_key = NULL;
+    }
+    kg_secret_free(kms->audit_hmac_key);
+    kms->audit_hmac_key = NULL;
+    kms_cache_clear(kms->cache);
+    pthread_rwlock_unlock(&kms->seal_lock);
+}
+
 kg_err kg_kms_seal(kg_kms *kms, const kg_kms_caller *who)
 {
     KG_ARG_CHECK(kms != NULL && who != NULL);
@@ -418,13 +436,7 @@ kg_err kg_kms_seal(kg_kms *kms, const kg_kms_caller *who)
     kms_unlock(kms);
     if (e != KG_OK)
         return e;
-    pthread_rwlock_wrlock(&kms->seal_lock);
-    if (kms->root_key != NULL) {
-        kms_audit_on_seal(kms);
-        kg_secret_free(kms->root_key);
-        kms->root_key = NULL;
-    }
-    pthread_rwlock_unlock(&kms->seal_lock);
+    kms_forget_root(kms);
     kg_kms_unseal_reset(kms);
     kg_log(KG_LOG_INFO, "kms sealed", "by", kg_kms_caller_accessor(who), NULL);
     return KG_OK;
