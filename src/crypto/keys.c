@@ -22,6 +22,7 @@
 #include "crypto_int.h"
 
 #include <limits.h>
+#include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
@@ -92,25 +93,37 @@ static int ec_scalar_valid(kg_crypto_key_type t, const uint8_t k[32])
 
 /* ------------------------------------------------------------- PKCS#8 */
 
+/* PKCS#8 PrivateKeyInfo, or the "traditional" per-algorithm DER that
+ * `openssl genpkey -outform DER` and many HSM exports produce (SEC1
+ * ECPrivateKey, PKCS#1 RSAPrivateKey). Either must be the whole input. */
 static kg_err pkcs8_decode(EVP_PKEY **out, const uint8_t *der, size_t der_len)
 {
     *out = NULL;
+    if (der_len > LONG_MAX)
+        return kg_err_set(KG_ERR_BAD_INPUT, "the private key is too large");
     const unsigned char *p = der;
-    PKCS8_PRIV_KEY_INFO *p8 = der_len <= LONG_MAX ? d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der_len) : NULL;
-    if (p8 == NULL || p != der + der_len) {
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der_len);
+    if (p8 != NULL && p == der + der_len) {
+        *out = EVP_PKCS82PKEY(p8);
         PKCS8_PRIV_KEY_INFO_free(p8);
-        return kg_err_set(KG_ERR_BAD_INPUT, "the private key is neither in its native encoding "
-                          "nor a PKCS#8 DER PrivateKeyInfo");
+        if (*out == NULL)
+            return kg_err_set(KG_ERR_BAD_INPUT, "the PKCS#8 private key could not be decoded "
+                              "(unsupported algorithm or corrupt key)");
+        return KG_OK;
     }
-    *out = EVP_PKCS82PKEY(p8);
     PKCS8_PRIV_KEY_INFO_free(p8);
-    if (*out == NULL)
-        return kg_err_set(KG_ERR_BAD_INPUT, "the PKCS#8 private key could not be decoded "
-                          "(unsupported algorithm or corrupt key)");
+    p = der;
+    EVP_PKEY *pkey = d2i_AutoPrivateKey(NULL, &p, (long)der_len);
+    if (pkey == NULL || p != der + der_len) {
+        EVP_PKEY_free(pkey);
+        ERR_clear_error();
+        return kg_err_set(KG_ERR_BAD_INPUT, "the private key is neither in its native encoding "
+                          "nor DER (PKCS#8 PrivateKeyInfo, SEC1 ECPrivateKey or PKCS#1 RSAPrivateKey)");
+    }
+    *out = pkey;
     return KG_OK;
 }
 
-/* PKCS#8 DER of pkey, in a new kg_secret. */
 static kg_err pkcs8_encode(kg_secret **out, EVP_PKEY *pkey)
 {
     *out = NULL;

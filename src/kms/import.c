@@ -254,7 +254,7 @@ kg_err kg_kms_key_import(kg_kms *kms, const kg_kms_caller *who, json_t **out, co
     if (e == KG_OK)
         e = check_material(&material, r.spec, raw);
     if (e == KG_OK)
-        e = kms_key_store_new(kms, &meta, r.spec, r.alias, r.description, 0, "external", material,
+        e = kms_key_store_new(kms, &meta, r.spec, r.alias, r.description, 0, "imported", material,
                               consume);
     kms_unlock(kms);
     kg_secret_free(priv);

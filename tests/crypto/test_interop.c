@@ -137,6 +137,20 @@ static void test_we_verify_openssl(void **state)
         assert_int_equal(kg_crypto_verify(cases[i].t, pub, pub_len, KG_CRYPTO_INPUT_MESSAGE,
                                           KG_CRYPTO_SIG_DER, 0, msg, sizeof msg, sig, sig_len),
                          KG_OK);
+        /* The traditional DER (SEC1 ECPrivateKey for EC) imports to the same key. */
+        size_t trad_len;
+        assert_int_equal(run("pkey -in %s -traditional -outform DER -out trad.der", "key.pem"), 0);
+        uint8_t *trad = read_file("trad.der", &trad_len);
+        kg_secret *priv2 = NULL;
+        assert_int_equal(kg_crypto_priv_import(&priv2, cases[i].t, trad, trad_len), KG_OK);
+        assert_int_equal(kg_secret_len(priv2), kg_secret_len(priv));
+        assert_memory_equal(kg_secret_cdata(priv2), kg_secret_cdata(priv), kg_secret_len(priv));
+        kg_secret_free(priv2);
+        /* ... but not as a key of another type (a P-256 key is no secp256k1 key). */
+        kg_crypto_key_type other = cases[i].t == KG_CRYPTO_P256 ? KG_CRYPTO_SECP256K1 : KG_CRYPTO_P256;
+        assert_int_equal(kg_crypto_priv_import(&priv2, other, trad, trad_len), KG_ERR_BAD_INPUT);
+        assert_null(priv2);
+        free(trad);
         kg_bytes_free(&spki);
         kg_secret_free(priv);
         free(p8); free(pub); free(sig);

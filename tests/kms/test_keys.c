@@ -415,7 +415,7 @@ static void test_import_aes(void **s)
     free(w);
     w = wrap_kwp(p, mat, 32);
     assert_int_equal(do_import(f, &m, "AES_256", tok, w, "RSA_AES_KEY_WRAP_SHA_256"), KG_OK);
-    assert_string_equal(str(m, "origin"), "external");
+    assert_string_equal(str(m, "origin"), "imported");
     /* one-time use */
     json_t *m2 = NULL;
     assert_int_equal(do_import(f, &m2, "AES_256", tok, w, "RSA_AES_KEY_WRAP_SHA_256"), KG_ERR_NOT_FOUND);
