@@ -55,7 +55,7 @@ static EVP_CIPHER_CTX *gcm_start(int enc, const uint8_t *key, const uint8_t *iv,
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     if (c == NULL)
         return NULL;
-    if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
+    if (EVP_CipherInit_ex(c, kg_crypto_cipher_aes256gcm(), NULL, NULL, NULL, enc) != 1 ||
         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) != 1 ||
         EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc) != 1 ||
         !gcm_update(c, NULL, aad, aad_len)) {

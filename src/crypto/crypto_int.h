@@ -18,6 +18,10 @@
  *  Every public entry point that needs libsodium or libsecp256k1 calls
  *  this, so forgetting kg_crypto_init() is not a crash. */
 kg_err kg_crypto_ensure(void) KG_WARN_UNUSED;
+/** Pre-fetched OpenSSL algorithms (init.c): never NULL, shared read-only. */
+const EVP_MD *kg_crypto_md_sha256(void);
+const EVP_MD *kg_crypto_md_sha512(void);
+const EVP_CIPHER *kg_crypto_cipher_aes256gcm(void);
 /** The process-wide, randomised secp256k1 context (SIGN|VERIFY). Only
  *  valid after kg_crypto_ensure() returned KG_OK. Shared read-only by all
  *  threads: never pass it to a function that takes a non-const context. */

@@ -76,6 +76,39 @@ const secp256k1_context *kg_crypto_secp(void)
     return g_secp;
 }
 
+/* OpenSSL 3 looks an algorithm up by name (a "fetch": provider lock, method
+ * store) every time a legacy EVP_sha256()/EVP_aes_256_gcm() object is used.
+ * Fetching the hot ones once saves that on every request; the objects live
+ * until process exit. A failed fetch falls back to the legacy object. */
+static pthread_once_t g_alg_once = PTHREAD_ONCE_INIT;
+static EVP_MD *g_sha256, *g_sha512;
+static EVP_CIPHER *g_aes256gcm;
+
+static void alg_fetch_once(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    g_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+    g_aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+const EVP_MD *kg_crypto_md_sha256(void)
+{
+    pthread_once(&g_alg_once, alg_fetch_once);
+    return g_sha256 != NULL ? g_sha256 : EVP_sha256();
+}
+
+const EVP_MD *kg_crypto_md_sha512(void)
+{
+    pthread_once(&g_alg_once, alg_fetch_once);
+    return g_sha512 != NULL ? g_sha512 : EVP_sha512();
+}
+
+const EVP_CIPHER *kg_crypto_cipher_aes256gcm(void)
+{
+    pthread_once(&g_alg_once, alg_fetch_once);
+    return g_aes256gcm != NULL ? g_aes256gcm : EVP_aes_256_gcm();
+}
+
 kg_err kg_crypto_random(uint8_t *out, size_t len)
 {
     KG_ARG_CHECK(out != NULL || len == 0);

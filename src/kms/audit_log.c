@@ -83,17 +83,23 @@ static kg_err hex32(uint8_t out[static 32], const char *hex)
     return KG_OK;
 }
 
-kg_err audit_entry_hash(uint8_t out[static 32], const json_t *entry)
+/* SHA-256(prev || canon) where canon is the canonical JSON (sorted keys,
+ * compact) of entry without "hash". *canon_out (optional) gets that text. */
+static kg_err entry_hash(uint8_t out[static 32], char **canon_out, const json_t *entry)
 {
     uint8_t prev[32];
     if (!json_is_object(entry) || hex32(prev, json_string_value(json_object_get(entry, "prev"))) != KG_OK)
         return kg_err_set(KG_ERR_BAD_INPUT, "audit entry has no valid \"prev\" hash");
-    json_t *copy = json_copy((json_t *)entry);
+    /* The writer hashes entries that have no "hash" yet: no copy needed. */
+    bool has_hash = json_object_get(entry, "hash") != NULL;
+    json_t *copy = has_hash ? json_copy((json_t *)entry) : (json_t *)entry;
     if (copy == NULL)
         return kg_err_set(KG_ERR_NOMEM, "out of memory hashing an audit entry");
-    json_object_del(copy, "hash");
+    if (has_hash)
+        json_object_del(copy, "hash");
     char *canon = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(copy);
+    if (has_hash)
+        json_decref(copy);
     if (canon == NULL)
         return kg_err_set(KG_ERR_NOMEM, "out of memory hashing an audit entry");
     kg_crypto_sha256_ctx ctx;
@@ -101,8 +107,16 @@ kg_err audit_entry_hash(uint8_t out[static 32], const json_t *entry)
     kg_crypto_sha256_update(&ctx, prev, sizeof(prev));
     kg_crypto_sha256_update(&ctx, (const uint8_t *)canon, strlen(canon));
     kg_crypto_sha256_final(out, &ctx);
-    free(canon);
+    if (canon_out != NULL)
+        *canon_out = canon;
+    else
+        free(canon);
     return KG_OK;
+}
+
+kg_err audit_entry_hash(uint8_t out[static 32], const json_t *entry)
+{
+    return entry_hash(out, NULL, entry);
 }
 
 /* ----------------------------------------------------------------- open */
@@ -286,25 +300,34 @@ static kg_err pend_add(kms_audit *a, const char *line, size_t len)
     return KG_OK;
 }
 
-/* Chain, serialise and queue entry as seq a->seq + 1. Caller holds mu. */
+/* Chain, serialise and queue entry as seq a->seq + 1. Caller holds mu.
+ *
+ * The line written is the canonical text that was hashed with "hash"
+ * appended as the last member: one serialisation per entry instead of two.
+ * Verification parses the line, so where "hash" stands does not matter. */
 static kg_err enqueue_locked(kms_audit *a, json_t *entry)
 {
     char ts[21], prev_hex[65], hash_hex[65];
     uint8_t hash[32];
+    char *canon = NULL;
     kg_time_rfc3339(ts, kg_now());
     kg_hex_encode(prev_hex, a->head, 32);
     json_object_del(entry, "hash");
     if (json_object_set_new(entry, "seq", json_integer((json_int_t)(a->seq + 1))) != 0 ||
         json_object_set_new(entry, "time", json_string(ts)) != 0 ||
         json_object_set_new(entry, "prev", json_string(prev_hex)) != 0 ||
-        audit_entry_hash(hash, entry) != KG_OK)
+        entry_hash(hash, &canon, entry) != KG_OK)
         return kg_err_set(KG_ERR_AUDIT, "could not build the audit entry");
     kg_hex_encode(hash_hex, hash, 32);
     json_object_set_new(entry, "hash", json_string(hash_hex));
-    char *line = json_dumps(entry, JSON_SORT_KEYS | JSON_COMPACT);
+    size_t clen = strlen(canon); /* "{...}": at least prev, seq and time */
+    char *line = malloc(clen + sizeof(",\"hash\":\"\"") + 64);
+    size_t len = 0;
+    if (line != NULL)
+        len = (size_t)sprintf(line, "%.*s,\"hash\":\"%s\"}", (int)(clen - 1), canon, hash_hex);
+    free(canon);
     if (line == NULL)
         return kg_err_set(KG_ERR_AUDIT, "could not serialise the audit entry");
-    size_t len = strlen(line);
     kg_err e = len > KMS_AUDIT_LINE_MAX
         ? kg_err_set(KG_ERR_AUDIT, "audit entry of %zu bytes is larger than the %u-byte limit", len, KMS_AUDIT_LINE_MAX)
         : pend_add(a, line, len);
