@@ -45,6 +45,11 @@ kg_err kg_b64_decode(kg_bytes *out, const char *b64) KG_WARN_UNUSED;
 int kg_ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
 /** Wipe memory in a way the compiler cannot remove. */
 void kg_wipe(void *p, size_t len);
+/** Declare len bytes at p public although computed from secrets (a
+ *  validity flag, an output length). Under Valgrind it marks them defined,
+ *  so the constant-time test (tests/ctime) flags only branches and indexes
+ *  on data that is really secret; otherwise it does nothing. */
+void kg_declassify(const void *p, size_t len);
 
 /* ------------------------------------------------------- secret memory */
 

@@ -62,15 +62,47 @@ static uint32_t hex_val(int32_t c, uint32_t *bad)
             (up & (uint32_t)(c - 'A' + 10))) & 0x0F;
 }
 
+/* The length of a NUL-terminated encoding of a secret. Where the string ends
+ * is public (the secret's size), but strlen's test of every byte against NUL
+ * is a branch on secret bytes as far as the constant-time test can tell; so
+ * each "is this the end" answer is declassified, and nothing else. */
+static size_t public_strlen(const char *s)
+{
+    size_t n = 0;
+    for (;;) {
+        unsigned end = (unsigned char)s[n] == 0;
+        kg_declassify(&end, sizeof end);
+        if (end)
+            return n;
+        n++;
+    }
+}
+
+/* 1 when s starts with "0x"/"0X". Both bytes are read without a
+ * short-circuit; the answer is public: 'x' is never a hex digit, so for an
+ * encoded secret it is 0 whatever the secret is. */
+static unsigned has_0x(const char *s)
+{
+    unsigned c0 = (unsigned char)s[0];
+    unsigned empty = c0 == 0;
+    kg_declassify(&empty, sizeof empty); /* the length is public */
+    if (empty)
+        return 0; /* s[1] is past the end */
+    unsigned c1 = (unsigned char)s[1];
+    unsigned pre = (unsigned)(c0 == '0') & (unsigned)((c1 | 0x20u) == 'x');
+    kg_declassify(&pre, sizeof pre);
+    return pre;
+}
+
 kg_err kg_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *hex)
 {
     KG_ARG_CHECK(out_len != NULL);
     KG_ARG_CHECK(hex != NULL);
     KG_ARG_CHECK(out != NULL || out_cap == 0);
     *out_len = 0;
-    if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+    if (has_0x(hex))
         hex += 2;
-    size_t n = strlen(hex);
+    size_t n = public_strlen(hex);
     if (n % 2 != 0)
         return kg_err_set(KG_ERR_BAD_INPUT, "hex string has an odd number of digits (%zu)", n);
     if (n / 2 > out_cap)
@@ -82,6 +114,7 @@ kg_err kg_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *
         uint32_t lo = hex_val((unsigned char)hex[2 * i + 1], &bad);
         out[i] = (uint8_t)((hi << 4) | lo);
     }
+    kg_declassify(&bad, sizeof bad); /* valid or not is public */
     if (bad) {
         kg_wipe(out, n / 2);
         return kg_err_set(KG_ERR_BAD_INPUT, "hex string contains a character that is not 0-9, a-f or A-F");
@@ -185,20 +218,22 @@ kg_err kg_b64_decode(kg_bytes *out, const char *b64)
     KG_ARG_CHECK(b64 != NULL);
     out->data = NULL;
     out->len = 0;
-    size_t n = strlen(b64);
+    size_t n = public_strlen(b64);
     if (n % 4 != 0)
         return kg_err_set(KG_ERR_BAD_INPUT,
                           "base64 length %zu is not a multiple of 4; use standard base64 with '=' padding", n);
     /* Padding decides the output length, which is public. */
-    size_t pad = 0;
-    if (n > 0 && b64[n - 1] == '=')
-        pad = (n > 1 && b64[n - 2] == '=') ? 2 : 1;
+    unsigned p1 = n > 0 ? (unsigned)((unsigned char)b64[n - 1] == '=') : 0u;
+    unsigned p2 = n > 1 ? (unsigned)((unsigned char)b64[n - 2] == '=') : 0u;
+    size_t pad = p1 + (p1 & p2);
+    kg_declassify(&pad, sizeof pad);
     size_t body = n - pad;
     size_t len = body / 4 * 3 + (pad ? 3 - pad : 0);
     uint8_t *buf = malloc(len ? len : 1);
     if (buf == NULL)
         return kg_err_set(KG_ERR_NOMEM, "cannot allocate %zu bytes for base64 data", len);
     uint32_t bad = b64_decode_body(buf, b64, body);
+    kg_declassify(&bad, sizeof bad); /* valid or not is public */
     if (bad) {
         kg_wipe(buf, len);
         free(buf);

@@ -248,7 +248,9 @@ kg_err kg_crypto_priv_import(kg_secret **priv, kg_crypto_key_type t,
     if (err != KG_OK || (err = check_type(t)) != KG_OK)
         return err;
     if (!kg_crypto_is_rsa(t, NULL) && in_len == 32) {
-        if (t != KG_CRYPTO_ED25519 && !ec_scalar_valid(t, in))
+        int valid = t == KG_CRYPTO_ED25519 || ec_scalar_valid(t, in);
+        kg_declassify(&valid, sizeof valid); /* in range or not is public */
+        if (!valid)
             return kg_err_set(KG_ERR_BAD_INPUT, "the %s private key is out of range "
                               "(it must be between 1 and the group order minus 1)",
                               kg_crypto_ec_group_name(t));
@@ -323,7 +325,9 @@ kg_err kg_crypto_pkey_from_priv(EVP_PKEY **out, kg_crypto_key_type t, const kg_s
         return kg_err_set(KG_ERR_BAD_INPUT, "the private key has %zu bytes; this key type "
                           "uses 32", kg_secret_len(priv));
     if (t == KG_CRYPTO_P256) {
-        if (!ec_scalar_valid(t, kg_secret_cdata(priv)))
+        int valid = ec_scalar_valid(t, kg_secret_cdata(priv));
+        kg_declassify(&valid, sizeof valid); /* in range or not is public */
+        if (!valid)
             return kg_err_set(KG_ERR_BAD_INPUT, "the P-256 private key is out of range");
         return p256_pkey(out, priv);
     }
