@@ -192,4 +192,107 @@ kg_err kg_crypto_shamir_split(kg_secret **shares, const kg_secret *secret,
 kg_err kg_crypto_shamir_combine(kg_secret **secret, const kg_secret *const *shares,
                                 unsigned k) KG_WARN_UNUSED;
 
+/* ============================================================ for chains
+ * Primitives the chain and wallet layers need (Bitcoin, Ethereum, Cosmos,
+ * Solana, BIP32/39, keystores). Plain C over the same three libraries; no
+ * allocation where the output has a fixed size, so that the firmware can
+ * reuse them. */
+
+#define KG_RIPEMD160_BYTES 20
+#define KG_KECCAK256_BYTES 32
+
+/** RIPEMD-160 (OpenSSL), HASH160 = RIPEMD160(SHA256(x)), SHA256d = SHA256(SHA256(x)). */
+void kg_crypto_ripemd160(uint8_t out[static 20], const uint8_t *in, size_t len);
+void kg_crypto_hash160(uint8_t out[static 20], const uint8_t *in, size_t len);
+void kg_crypto_sha256d(uint8_t out[static 32], const uint8_t *in, size_t len);
+/** BIP340 tagged hash: SHA256(SHA256(tag) || SHA256(tag) || msg). */
+void kg_crypto_tagged_hash(uint8_t out[static 32], const char *tag, const uint8_t *msg, size_t len);
+/** Keccak-256 as Ethereum uses it (original Keccak padding 0x01, not SHA3's
+ *  0x06). Ours: OpenSSL 3.0 has no Keccak-256. Incremental form too. */
+void kg_crypto_keccak256(uint8_t out[static 32], const uint8_t *in, size_t len);
+typedef struct { uint64_t st[25]; size_t pos; } kg_crypto_keccak_ctx;
+void kg_crypto_keccak256_init(kg_crypto_keccak_ctx *ctx);
+void kg_crypto_keccak256_update(kg_crypto_keccak_ctx *ctx, const uint8_t *in, size_t len);
+void kg_crypto_keccak256_final(uint8_t out[static 32], kg_crypto_keccak_ctx *ctx);
+
+/** PBKDF2 with HMAC-SHA512 (BIP39 seeds) and HMAC-SHA256 (keystore v3). */
+kg_err kg_crypto_pbkdf2_sha512(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
+                               const uint8_t *salt, size_t salt_len, uint32_t iterations) KG_WARN_UNUSED;
+kg_err kg_crypto_pbkdf2_sha256(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
+                               const uint8_t *salt, size_t salt_len, uint32_t iterations) KG_WARN_UNUSED;
+/** scrypt (RFC 7914; OpenSSL EVP_PBE_scrypt). N a power of two > 1; memory
+ *  128*r*N bytes must stay under 2 GiB. */
+kg_err kg_crypto_scrypt(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
+                        const uint8_t *salt, size_t salt_len, uint64_t n, uint32_t r, uint32_t p) KG_WARN_UNUSED;
+/** AES-128-CTR (keystore v3), 16-byte key and IV; in-place allowed. */
+kg_err kg_crypto_aes128ctr(uint8_t *out, const uint8_t key[static 16], const uint8_t iv[static 16],
+                           const uint8_t *in, size_t len) KG_WARN_UNUSED;
+/** Argon2id (libsodium crypto_pwhash, ALG_ARGON2ID13) with ops/mem limits. */
+kg_err kg_crypto_argon2id(uint8_t *out, size_t out_len, const char *pass, size_t pass_len,
+                          const uint8_t salt[static 16], uint64_t opslimit, size_t memlimit) KG_WARN_UNUSED;
+/** XChaCha20-Poly1305 IETF (libsodium): ct = pt_len + 16 bytes. */
+kg_err kg_crypto_xchacha_encrypt(uint8_t *ct, const uint8_t key[static 32], const uint8_t nonce[static 24],
+                                 const uint8_t *aad, size_t aad_len,
+                                 const uint8_t *pt, size_t pt_len) KG_WARN_UNUSED;
+/** KG_ERR_DECRYPT on a wrong key or damaged data (pt is wiped). */
+kg_err kg_crypto_xchacha_decrypt(uint8_t *pt, const uint8_t key[static 32], const uint8_t nonce[static 24],
+                                 const uint8_t *aad, size_t aad_len,
+                                 const uint8_t *ct, size_t ct_len) KG_WARN_UNUSED;
+
+/* ---- secp256k1 key arithmetic (libsecp256k1), for BIP32, Taproot, Ethereum */
+
+/** Check a 32-byte secret key (0 < k < n). */
+bool kg_crypto_k1_seckey_valid(const uint8_t seckey[static 32]);
+/** Public key of seckey: 33-byte compressed, or 65-byte uncompressed when
+ *  out_len is 65. */
+kg_err kg_crypto_k1_pubkey(uint8_t *out, size_t out_len, const uint8_t seckey[static 32]) KG_WARN_UNUSED;
+/** Parse any SEC1 encoding (33/65) and re-serialize to out_len (33 or 65). */
+kg_err kg_crypto_k1_pubkey_convert(uint8_t *out, size_t out_len, const uint8_t *in, size_t in_len) KG_WARN_UNUSED;
+/** seckey = seckey + tweak mod n (BIP32 private derivation). KG_ERR_BAD_INPUT
+ *  when the result is invalid (the caller moves to the next index). */
+kg_err kg_crypto_k1_seckey_tweak_add(uint8_t seckey[static 32], const uint8_t tweak[static 32]) KG_WARN_UNUSED;
+/** pub33 = pub33 + tweak*G (BIP32 public derivation). */
+kg_err kg_crypto_k1_pubkey_tweak_add(uint8_t pub33[static 33], const uint8_t tweak[static 32]) KG_WARN_UNUSED;
+/** ECDSA over a 32-byte digest, RFC 6979, low-S: 64-byte r||s and the
+ *  recovery id (0..3), as Ethereum and Bitcoin message signing need. */
+kg_err kg_crypto_k1_sign_recoverable(uint8_t sig64[static 64], int *recid, const uint8_t seckey[static 32],
+                                     const uint8_t digest[static 32]) KG_WARN_UNUSED;
+/** Recover the 65-byte uncompressed public key from a recoverable signature. */
+kg_err kg_crypto_k1_recover(uint8_t pub65[static 65], const uint8_t sig64[static 64], int recid,
+                            const uint8_t digest[static 32]) KG_WARN_UNUSED;
+/** Verify a compact r||s ECDSA signature (low-S required) with a 33/65-byte key. */
+kg_err kg_crypto_k1_verify(const uint8_t *pub, size_t pub_len, const uint8_t sig64[static 64],
+                           const uint8_t digest[static 32]) KG_WARN_UNUSED;
+/** 32-byte x-only public key of seckey (BIP340) and its parity. */
+kg_err kg_crypto_k1_xonly(uint8_t xonly[static 32], int *parity, const uint8_t seckey[static 32]) KG_WARN_UNUSED;
+/** BIP341 key-path tweak: the output key Q = P + H_TapTweak(P||merkle)G,
+ *  x-only, from an x-only internal key P (merkle_root may be NULL). */
+kg_err kg_crypto_k1_taproot_output(uint8_t out_xonly[static 32], int *parity,
+                                   const uint8_t internal_xonly[static 32],
+                                   const uint8_t *merkle_root) KG_WARN_UNUSED;
+/** The matching secret key tweak for signing the key path (seckey in place). */
+kg_err kg_crypto_k1_taproot_tweak_seckey(uint8_t seckey[static 32], const uint8_t *merkle_root) KG_WARN_UNUSED;
+/** BIP340 Schnorr sign of a 32-byte message with aux randomness (NULL: from
+ *  the CSPRNG), and verify against an x-only key. */
+kg_err kg_crypto_k1_schnorr_sign(uint8_t sig64[static 64], const uint8_t seckey[static 32],
+                                 const uint8_t msg32[static 32], const uint8_t *aux32) KG_WARN_UNUSED;
+kg_err kg_crypto_k1_schnorr_verify(const uint8_t sig64[static 64], const uint8_t *msg, size_t msg_len,
+                                   const uint8_t xonly[static 32]) KG_WARN_UNUSED;
+
+/* ---- Ed25519 with raw keys (libsodium), for SLIP-10 and Solana */
+
+/** 32-byte public key of a 32-byte seed. */
+kg_err kg_crypto_ed25519_pubkey(uint8_t pub[static 32], const uint8_t seed[static 32]) KG_WARN_UNUSED;
+kg_err kg_crypto_ed25519_sign(uint8_t sig[static 64], const uint8_t seed[static 32],
+                              const uint8_t *msg, size_t len) KG_WARN_UNUSED;
+kg_err kg_crypto_ed25519_verify(const uint8_t sig[static 64], const uint8_t pub[static 32],
+                                const uint8_t *msg, size_t len) KG_WARN_UNUSED;
+
+/* ---- NIST P-256 raw scalar arithmetic (OpenSSL), for SLIP-10 nist256p1 */
+
+kg_err kg_crypto_p256_pubkey(uint8_t pub33[static 33], const uint8_t seckey[static 32]) KG_WARN_UNUSED;
+/** seckey = seckey + tweak mod n; KG_ERR_BAD_INPUT when tweak >= n or the result is 0. */
+kg_err kg_crypto_p256_seckey_tweak_add(uint8_t seckey[static 32], const uint8_t tweak[static 32]) KG_WARN_UNUSED;
+bool kg_crypto_p256_seckey_valid(const uint8_t seckey[static 32]);
+
 #endif
