@@ -195,46 +195,78 @@ kg_err kg_crypto_shamir_combine(kg_secret **secret, const kg_secret *const *shar
 /* ============================================================ for chains
  * Primitives the chain and wallet layers need (Bitcoin, Ethereum, Cosmos,
  * Solana, BIP32/39, keystores). Plain C over the same three libraries; no
- * allocation where the output has a fixed size, so that the firmware can
- * reuse them. */
+ * allocation where the output has a fixed size (secp256k1, Ed25519,
+ * hashes), so that the firmware can reuse them. Implemented in
+ * src/crypto/chainprims.c (hashes, KDFs, ciphers) and chainkeys.c (curves).
+ *
+ * Common rules: a pointer may be NULL only when its length is 0 or the doc
+ * says so; on any error every output is zeroed, and so is an in/out secret
+ * key (tweak a copy when the old key is still needed, as BIP32 does when it
+ * skips an index). Secret keys, seeds, tweaks of secret keys, passwords and
+ * plaintexts are handled in constant time (libsecp256k1, libsodium; OpenSSL
+ * with BN_FLG_CONSTTIME for P-256); whether a key or result is valid is
+ * public. Digests, messages, public keys and signatures are public. */
 
 #define KG_RIPEMD160_BYTES 20
 #define KG_KECCAK256_BYTES 32
 
-/** RIPEMD-160 (OpenSSL), HASH160 = RIPEMD160(SHA256(x)), SHA256d = SHA256(SHA256(x)). */
+/** RIPEMD-160 (OpenSSL: the default provider, or the legacy provider on
+ *  OpenSSL < 3.0.7), HASH160 = RIPEMD160(SHA256(x)), SHA256d =
+ *  SHA256(SHA256(x)). Cannot fail; abort if OpenSSL is broken (as
+ *  kg_crypto_sha256). */
 void kg_crypto_ripemd160(uint8_t out[static 20], const uint8_t *in, size_t len);
 void kg_crypto_hash160(uint8_t out[static 20], const uint8_t *in, size_t len);
 void kg_crypto_sha256d(uint8_t out[static 32], const uint8_t *in, size_t len);
-/** BIP340 tagged hash: SHA256(SHA256(tag) || SHA256(tag) || msg). */
+/** BIP340 tagged hash: SHA256(SHA256(tag) || SHA256(tag) || msg); tag is a
+ *  NUL-terminated string ("TapTweak", "BIP0340/challenge", ...). */
 void kg_crypto_tagged_hash(uint8_t out[static 32], const char *tag, const uint8_t *msg, size_t len);
 /** Keccak-256 as Ethereum uses it (original Keccak padding 0x01, not SHA3's
- *  0x06). Ours: OpenSSL 3.0 has no Keccak-256. Incremental form too. */
+ *  0x06; rate 136 bytes). Ours (FIPS 202 Keccak-f[1600]): OpenSSL 3.0 has
+ *  no Keccak-256. Constant time in the data. The incremental context is a
+ *  plain struct: no allocation, nothing to free; init before update/final,
+ *  final wipes it. */
 void kg_crypto_keccak256(uint8_t out[static 32], const uint8_t *in, size_t len);
 typedef struct { uint64_t st[25]; size_t pos; } kg_crypto_keccak_ctx;
 void kg_crypto_keccak256_init(kg_crypto_keccak_ctx *ctx);
 void kg_crypto_keccak256_update(kg_crypto_keccak_ctx *ctx, const uint8_t *in, size_t len);
 void kg_crypto_keccak256_final(uint8_t out[static 32], kg_crypto_keccak_ctx *ctx);
 
-/** PBKDF2 with HMAC-SHA512 (BIP39 seeds) and HMAC-SHA256 (keystore v3). */
+/** PBKDF2 (RFC 8018) with HMAC-SHA512 (BIP39 seeds: pass = NFKD mnemonic,
+ *  salt = "mnemonic" || passphrase, 2048 iterations, 64 bytes) and
+ *  HMAC-SHA256 (keystore v3), through OpenSSL. out_len, pass_len, salt_len
+ *  and iterations must each be 1..INT_MAX (pass and salt may be empty).
+ *  Returns KG_OK | KG_ERR_BAD_INPUT | KG_ERR_CRYPTO. */
 kg_err kg_crypto_pbkdf2_sha512(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
                                const uint8_t *salt, size_t salt_len, uint32_t iterations) KG_WARN_UNUSED;
 kg_err kg_crypto_pbkdf2_sha256(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
                                const uint8_t *salt, size_t salt_len, uint32_t iterations) KG_WARN_UNUSED;
-/** scrypt (RFC 7914; OpenSSL EVP_PBE_scrypt). N a power of two > 1; memory
- *  128*r*N bytes must stay under 2 GiB. */
+/** scrypt (RFC 7914). N a power of two > 1, r, p >= 1, r*p < 2^30, and the
+ *  memory it needs, 128*r*(N+p+2) bytes, at most 2 GiB. OpenSSL's
+ *  EVP_PBE_scrypt does the work; for N >= 2^(16r), which RFC 7914 forbids
+ *  but Ethereum keystores use (N = 2^18, r = 1), libsodium's scrypt does.
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (parameters) | KG_ERR_CRYPTO (out of
+ *  memory). */
 kg_err kg_crypto_scrypt(uint8_t *out, size_t out_len, const uint8_t *pass, size_t pass_len,
                         const uint8_t *salt, size_t salt_len, uint64_t n, uint32_t r, uint32_t p) KG_WARN_UNUSED;
-/** AES-128-CTR (keystore v3), 16-byte key and IV; in-place allowed. */
+/** AES-128-CTR (keystore v3): 16-byte key, 16-byte initial counter block
+ *  incremented as a 128-bit big-endian number; out may equal in. Encrypts
+ *  and decrypts. Returns KG_OK | KG_ERR_CRYPTO. */
 kg_err kg_crypto_aes128ctr(uint8_t *out, const uint8_t key[static 16], const uint8_t iv[static 16],
                            const uint8_t *in, size_t len) KG_WARN_UNUSED;
-/** Argon2id (libsodium crypto_pwhash, ALG_ARGON2ID13) with ops/mem limits. */
+/** Argon2id v1.3 (libsodium crypto_pwhash, ALG_ARGON2ID13). out_len >= 16,
+ *  opslimit >= 1, memlimit >= 8192 bytes (libsodium's limits). Returns
+ *  KG_OK | KG_ERR_BAD_INPUT (limits) | KG_ERR_NOMEM (memlimit not available). */
 kg_err kg_crypto_argon2id(uint8_t *out, size_t out_len, const char *pass, size_t pass_len,
                           const uint8_t salt[static 16], uint64_t opslimit, size_t memlimit) KG_WARN_UNUSED;
-/** XChaCha20-Poly1305 IETF (libsodium): ct = pt_len + 16 bytes. */
+/** XChaCha20-Poly1305 IETF (libsodium): ct holds pt_len + 16 bytes
+ *  (ciphertext then tag); ct may equal pt. A random 24-byte nonce is safe.
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (too long) | KG_ERR_CRYPTO. */
 kg_err kg_crypto_xchacha_encrypt(uint8_t *ct, const uint8_t key[static 32], const uint8_t nonce[static 24],
                                  const uint8_t *aad, size_t aad_len,
                                  const uint8_t *pt, size_t pt_len) KG_WARN_UNUSED;
-/** KG_ERR_DECRYPT on a wrong key or damaged data (pt is wiped). */
+/** Decrypt ct_len bytes (>= 16) into pt (ct_len - 16 bytes; may be NULL
+ *  when that is 0). KG_ERR_DECRYPT on a wrong key, nonce or aad, or damaged
+ *  or truncated data (pt is wiped). */
 kg_err kg_crypto_xchacha_decrypt(uint8_t *pt, const uint8_t key[static 32], const uint8_t nonce[static 24],
                                  const uint8_t *aad, size_t aad_len,
                                  const uint8_t *ct, size_t ct_len) KG_WARN_UNUSED;
@@ -244,44 +276,71 @@ kg_err kg_crypto_xchacha_decrypt(uint8_t *pt, const uint8_t key[static 32], cons
 /** Check a 32-byte secret key (0 < k < n). */
 bool kg_crypto_k1_seckey_valid(const uint8_t seckey[static 32]);
 /** Public key of seckey: 33-byte compressed, or 65-byte uncompressed when
- *  out_len is 65. */
+ *  out_len is 65 (any other out_len is a contract violation, KG_ERR_ARG).
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (invalid seckey). */
 kg_err kg_crypto_k1_pubkey(uint8_t *out, size_t out_len, const uint8_t seckey[static 32]) KG_WARN_UNUSED;
-/** Parse any SEC1 encoding (33/65) and re-serialize to out_len (33 or 65). */
+/** Parse any SEC1 encoding (33/65 bytes; hybrid 0x06/0x07 too, as
+ *  libsecp256k1 does) and re-serialize to out_len (33 or 65).
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (not a point). */
 kg_err kg_crypto_k1_pubkey_convert(uint8_t *out, size_t out_len, const uint8_t *in, size_t in_len) KG_WARN_UNUSED;
 /** seckey = seckey + tweak mod n (BIP32 private derivation). KG_ERR_BAD_INPUT
- *  when the result is invalid (the caller moves to the next index). */
+ *  (seckey wiped) when seckey is invalid, tweak >= n or the sum is 0 (the
+ *  caller moves to the next index). */
 kg_err kg_crypto_k1_seckey_tweak_add(uint8_t seckey[static 32], const uint8_t tweak[static 32]) KG_WARN_UNUSED;
-/** pub33 = pub33 + tweak*G (BIP32 public derivation). */
+/** pub33 = pub33 + tweak*G (BIP32 public derivation), compressed in and out.
+ *  KG_ERR_BAD_INPUT (pub33 zeroed) for a bad point, tweak >= n or infinity. */
 kg_err kg_crypto_k1_pubkey_tweak_add(uint8_t pub33[static 33], const uint8_t tweak[static 32]) KG_WARN_UNUSED;
 /** ECDSA over a 32-byte digest, RFC 6979, low-S: 64-byte r||s and the
- *  recovery id (0..3), as Ethereum and Bitcoin message signing need. */
+ *  recovery id (0..3), as Ethereum and Bitcoin message signing need.
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (invalid seckey). */
 kg_err kg_crypto_k1_sign_recoverable(uint8_t sig64[static 64], int *recid, const uint8_t seckey[static 32],
                                      const uint8_t digest[static 32]) KG_WARN_UNUSED;
-/** Recover the 65-byte uncompressed public key from a recoverable signature. */
+/** Recover the 65-byte uncompressed public key from a recoverable signature.
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (recid not 0..3) | KG_ERR_VERIFY (r or s
+ *  out of range, or no key recovers). High-S signatures are accepted here:
+ *  callers that need low-S (Ethereum transactions) check it themselves. */
 kg_err kg_crypto_k1_recover(uint8_t pub65[static 65], const uint8_t sig64[static 64], int recid,
                             const uint8_t digest[static 32]) KG_WARN_UNUSED;
-/** Verify a compact r||s ECDSA signature (low-S required) with a 33/65-byte key. */
+/** Verify a compact r||s ECDSA signature (low-S required) with a 33/65-byte key.
+ *  Returns KG_OK | KG_ERR_VERIFY | KG_ERR_BAD_INPUT (bad public key). */
 kg_err kg_crypto_k1_verify(const uint8_t *pub, size_t pub_len, const uint8_t sig64[static 64],
                            const uint8_t digest[static 32]) KG_WARN_UNUSED;
-/** 32-byte x-only public key of seckey (BIP340) and its parity. */
+/** 32-byte x-only public key of seckey (BIP340) and the parity of its full
+ *  point's y (1 = odd); parity may be NULL. KG_ERR_BAD_INPUT for a bad key. */
 kg_err kg_crypto_k1_xonly(uint8_t xonly[static 32], int *parity, const uint8_t seckey[static 32]) KG_WARN_UNUSED;
-/** BIP341 key-path tweak: the output key Q = P + H_TapTweak(P||merkle)G,
- *  x-only, from an x-only internal key P (merkle_root may be NULL). */
+/** BIP341 key-path tweak: the output key Q = P + tG with
+ *  t = hash_TapTweak(P || merkle_root), from an x-only internal key P;
+ *  merkle_root (32 bytes) is NULL for a key with no script tree, and then
+ *  t = hash_TapTweak(P). out_xonly gets x(Q), parity (may be NULL) the
+ *  parity of Q's y (the control block's bit). KG_ERR_BAD_INPUT when P is
+ *  not on the curve or t >= n. */
 kg_err kg_crypto_k1_taproot_output(uint8_t out_xonly[static 32], int *parity,
                                    const uint8_t internal_xonly[static 32],
                                    const uint8_t *merkle_root) KG_WARN_UNUSED;
-/** The matching secret key tweak for signing the key path (seckey in place). */
+/** The matching secret key for signing the key path, in place (BIP341
+ *  taproot_tweak_seckey): d is negated if d*G has odd y, then t is added.
+ *  merkle_root as for kg_crypto_k1_taproot_output. */
 kg_err kg_crypto_k1_taproot_tweak_seckey(uint8_t seckey[static 32], const uint8_t *merkle_root) KG_WARN_UNUSED;
-/** BIP340 Schnorr sign of a 32-byte message with aux randomness (NULL: from
- *  the CSPRNG), and verify against an x-only key. */
+/** BIP340 Schnorr sign of a 32-byte message with 32 bytes of aux randomness
+ *  (NULL: 32 fresh bytes from the CSPRNG, as BIP340 recommends), and
+ *  verify against an x-only key (any message length). sign returns KG_OK |
+ *  KG_ERR_BAD_INPUT (invalid seckey); verify KG_OK | KG_ERR_VERIFY |
+ *  KG_ERR_BAD_INPUT (xonly is not a valid x coordinate). */
 kg_err kg_crypto_k1_schnorr_sign(uint8_t sig64[static 64], const uint8_t seckey[static 32],
                                  const uint8_t msg32[static 32], const uint8_t *aux32) KG_WARN_UNUSED;
 kg_err kg_crypto_k1_schnorr_verify(const uint8_t sig64[static 64], const uint8_t *msg, size_t msg_len,
                                    const uint8_t xonly[static 32]) KG_WARN_UNUSED;
+/** BIP340 sign of a message of any length (BIP340 "Messages of arbitrary
+ *  size"; secp256k1_schnorrsig_sign_custom). Same rules as schnorr_sign. */
+kg_err kg_crypto_k1_schnorr_sign_custom(uint8_t sig64[static 64], const uint8_t seckey[static 32],
+                                        const uint8_t *msg, size_t msg_len,
+                                        const uint8_t *aux32) KG_WARN_UNUSED;
 
 /* ---- Ed25519 with raw keys (libsodium), for SLIP-10 and Solana */
 
-/** 32-byte public key of a 32-byte seed. */
+/** 32-byte public key of a 32-byte RFC 8032 seed. Sign is deterministic
+ *  (RFC 8032 pure Ed25519); verify is strict (canonical S, no small-order
+ *  or non-canonical key or R) and returns KG_OK | KG_ERR_VERIFY. */
 kg_err kg_crypto_ed25519_pubkey(uint8_t pub[static 32], const uint8_t seed[static 32]) KG_WARN_UNUSED;
 kg_err kg_crypto_ed25519_sign(uint8_t sig[static 64], const uint8_t seed[static 32],
                               const uint8_t *msg, size_t len) KG_WARN_UNUSED;
@@ -290,9 +349,13 @@ kg_err kg_crypto_ed25519_verify(const uint8_t sig[static 64], const uint8_t pub[
 
 /* ---- NIST P-256 raw scalar arithmetic (OpenSSL), for SLIP-10 nist256p1 */
 
+/** Compressed public key of a 32-byte big-endian scalar.
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (not 0 < k < n) | KG_ERR_NOMEM | KG_ERR_CRYPTO. */
 kg_err kg_crypto_p256_pubkey(uint8_t pub33[static 33], const uint8_t seckey[static 32]) KG_WARN_UNUSED;
-/** seckey = seckey + tweak mod n; KG_ERR_BAD_INPUT when tweak >= n or the result is 0. */
+/** seckey = seckey + tweak mod n; KG_ERR_BAD_INPUT (seckey wiped) when
+ *  seckey is invalid, tweak >= n or the result is 0. */
 kg_err kg_crypto_p256_seckey_tweak_add(uint8_t seckey[static 32], const uint8_t tweak[static 32]) KG_WARN_UNUSED;
+/** 0 < seckey < n. */
 bool kg_crypto_p256_seckey_valid(const uint8_t seckey[static 32]);
 
 #endif
