@@ -5,32 +5,40 @@ JOBS       ?= $(shell nproc)
 MAKEFLAGS  += --no-print-directory
 CMAKE_ARGS ?=
 
-.PHONY: dev test build deps test-san fuzz bench clean
+.PHONY: dev test build configure deps deps-test test-san fuzz bench clean
 
 deps:
 	@scripts/deps
 
-$(BUILD)/Makefile: CMakeLists.txt
+deps-test:
+	@scripts/deps --test
+
+# Configure every time (about a second): what is installed may have changed
+# since the last run (cmocka arrives with `make test`).
+configure:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
 
-build: deps $(BUILD)/Makefile
+build: deps configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-dev: build
+# Only the binary: the first start of a fresh clone should not wait for the tests.
+dev: deps configure
+	@cmake --build $(BUILD) -j $(JOBS) --target kashguard
 	./$(BUILD)/kashguard server --dev
 
-test: build
+test: deps-test configure
+	@cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-san: deps
+test-san: deps-test
 	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DKG_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_SAN) -j $(JOBS)
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer targets, each run for a short bounded time (FUZZ_SECONDS).
 FUZZ_SECONDS ?= 30
-fuzz: deps
+fuzz: deps-test
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DKG_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@set -e; for f in build-fuzz/fuzz_*; do \

@@ -7,16 +7,8 @@
 set -u
 dir="${KG_SOURCE_DIR:?}/tests/chain/interop"
 bin="${KG_BUILD_DIR:?}/chain_test_cosmos"
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "SKIP: node/npm not installed (needed for @cosmjs/proto-signing)"
-    exit 77
-fi
-if [ ! -d "$dir/node_modules/@cosmjs/proto-signing" ]; then
-    if ! (cd "$dir" && npm ci --no-audit --no-fund >/dev/null 2>&1); then
-        echo "SKIP: 'npm ci' in $dir failed (is the npm registry reachable?)"
-        exit 77
-    fi
-fi
+. "$dir/setup.sh"
+interop_setup "$dir"
 if [ ! -x "$bin" ]; then
     echo "FAIL: $bin is not built (cmake --build <dir> --target chain_test_cosmos)"
     exit 1
