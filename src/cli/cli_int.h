@@ -201,6 +201,18 @@ int kg_cmd_policy_delete(kg_cli *cli);
 int kg_cmd_audit_list(kg_cli *cli);
 int kg_cmd_audit_hash(kg_cli *cli);
 int kg_cmd_audit_verify(kg_cli *cli);
+int kg_cmd_wallet_create(kg_cli *cli);
+int kg_cmd_wallet_restore(kg_cli *cli);
+int kg_cmd_wallet_list(kg_cli *cli);
+int kg_cmd_wallet_address(kg_cli *cli);
+int kg_cmd_wallet_import_keystore(kg_cli *cli);
+int kg_cmd_wallet_export_keystore(kg_cli *cli);
+int kg_cmd_wallet_balance(kg_cli *cli);
+int kg_cmd_wallet_send(kg_cli *cli);
+int kg_cmd_wallet_sign_tx(kg_cli *cli);
+int kg_cmd_wallet_sign_message(kg_cli *cli);
+int kg_cmd_wallet_sign_typed_data(kg_cli *cli);
+int kg_cmd_wallet_psbt_sign(kg_cli *cli);
 
 /* Option tables of each group (defined next to their handlers). */
 extern const kg_cli_opt kg_opts_server[], kg_opts_operator_init[], kg_opts_operator_unseal[],
@@ -210,5 +222,56 @@ extern const kg_cli_opt kg_opts_server[], kg_opts_operator_init[], kg_opts_opera
     kg_opts_data_key[], kg_opts_sign[], kg_opts_verify[], kg_opts_mac[], kg_opts_verify_mac[],
     kg_opts_random[], kg_opts_token_create[], kg_opts_token_renew[], kg_opts_audit_list[],
     kg_opts_audit_verify[];
+extern const kg_cli_opt kg_opts_wallet_create[], kg_opts_wallet_restore[], kg_opts_wallet_list[],
+    kg_opts_wallet_address[], kg_opts_wallet_import_keystore[], kg_opts_wallet_export_keystore[],
+    kg_opts_wallet_balance[], kg_opts_wallet_send[], kg_opts_wallet_sign_tx[],
+    kg_opts_wallet_sign_message[], kg_opts_wallet_sign_typed_data[], kg_opts_wallet_psbt_sign[];
+
+/* ------------------------------------- wallet helpers (cmd_wallet*.c) */
+
+#include "kashguard/signer.h"
+#include "kashguard/wallet/store.h"
+
+/* The wallet commands run locally (they open the encrypted wallet file
+ * themselves), so their option tables carry --wallet-dir and --json. */
+#define KG_WALLET_OPT_DIR {"wallet-dir", KG_OPT_STR, "<dir>", false, \
+    "Directory of wallet files. The default is $KASHGUARD_WALLET_DIR, else ~/.kashguard/wallets."}
+#define KG_WALLET_OPT_JSON {"json", KG_OPT_BOOL, NULL, false, \
+    "Print a JSON object instead of the value alone."}
+#define KG_WALLET_OPT_NAME {"name", KG_OPT_STR, "<wallet>", true, "Name of the wallet."}
+#define KG_WALLET_OPT_INDEX {"index", KG_OPT_STR, "<n>", false, \
+    "Address index on the chain's standard path (0..2147483647). The default is 0."}
+#define KG_WALLET_OPT_PATH {"path", KG_OPT_STR, "<m/...>", false, \
+    "Full derivation path instead of --index, e.g. \"m/44'/60'/1'/0/0\"."}
+#define KG_WALLET_OPT_END {NULL, 0, NULL, false, NULL}
+
+typedef enum { KG_CLI_CHAIN_BTC, KG_CLI_CHAIN_ETH, KG_CLI_CHAIN_COSMOS, KG_CLI_CHAIN_SOLANA } kg_cli_chain;
+
+/** Parse --chain: btc | eth | evm | <EVM chain id> | cosmos | solana.
+ *  *chain_id gets the numeric id (0 when not given). Prints the error. */
+int kg_cli_wallet_chain(kg_cli *cli, kg_cli_chain *chain, uint64_t *chain_id);
+/** The wallet passphrase: $KASHGUARD_WALLET_PASSPHRASE, else a hidden
+ *  prompt on a terminal (twice when confirm). Prints the error. */
+int kg_cli_wallet_passphrase(kg_cli *cli, char *buf, size_t cap, bool confirm);
+/** Open wallet --name of --wallet-dir with the passphrase; *w is a
+ *  kg_wallet_unlocked (free with kg_wallet_unlocked_free). Prints the error. */
+int kg_cli_wallet_open(kg_cli *cli, kg_wallet_unlocked **w);
+/** A signer over the opened wallet (HD seed or single key). Prints the error. */
+int kg_cli_wallet_signer(kg_cli *cli, kg_signer **s, const kg_wallet_unlocked *w);
+/** The key reference for chain from --index / --path (btc: purpose of the
+ *  address type, coin of the network). Prints the error. */
+int kg_cli_wallet_ref(kg_cli *cli, kg_key_ref *ref, const kg_wallet_unlocked *w, kg_cli_chain chain,
+                      uint32_t purpose, uint32_t coin);
+/** The EIP-55 address of ref's key; prints the error. */
+int kg_cli_wallet_eth_from(kg_cli *cli, uint8_t addr[20], kg_signer *s, const kg_key_ref *ref);
+/** Print value alone, or {"key": value, ...more} with --json (more may be
+ *  NULL; stolen). Returns KG_CLI_OK. */
+int kg_cli_wallet_emit(kg_cli *cli, const char *key, const char *value, json_t *more);
+/** Address of the wallet key (chain-specific; cmd_wallet_btc.c / _other.c). */
+int kg_cli_wallet_btc_address(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
+int kg_cli_wallet_cosmos_address(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
+int kg_cli_wallet_solana_address(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
+int kg_cmd_wallet_sign_tx_cosmos(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
+int kg_cmd_wallet_sign_tx_solana(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
 
 #endif

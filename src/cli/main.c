@@ -202,6 +202,82 @@ static const kg_cli_cmd commands[] = {
      "  when the log was tampered with.\n\n"
      "  Verify a dev server's log:" E "audit verify ./kg-dev",
      kg_opts_audit_verify, 1, 1, true},
+    {"wallet create", kg_cmd_wallet_create, "Create an HD wallet and print its new mnemonic", "",
+     "  Create a BIP39/BIP32 wallet: a new random mnemonic (24 words by default) encrypted\n"
+     "  into <wallet-dir>/NAME.kgw under the wallet passphrase (Argon2id, XChaCha20-Poly1305).\n"
+     "  The mnemonic is printed on stdout this once: write it down. The passphrase comes\n"
+     "  from KASHGUARD_WALLET_PASSPHRASE or a hidden prompt, never from the command line.\n\n"
+     "  Create a wallet, prompted for its passphrase:" E "wallet create --name main\n\n"
+     "  A 12-word Japanese mnemonic:" E "wallet create --name jp --words 12 --language japanese",
+     kg_opts_wallet_create, 0, 0, true},
+    {"wallet restore", kg_cmd_wallet_restore, "Restore a wallet from its BIP39 mnemonic", "",
+     "  Restore a wallet from a BIP39 mnemonic read from a file (any of the ten wordlists;\n"
+     "  spaces, newlines and case are normalised; the checksum is checked) and print its name.\n\n"
+     "  Restore from a file:" E "wallet restore --name main --mnemonic-file words.txt\n\n"
+     "  Restore from stdin with a BIP39 passphrase:" E
+     "wallet restore --name main --mnemonic-file - --bip39-passphrase-file pp.txt < words.txt",
+     kg_opts_wallet_restore, 0, 0, true},
+    {"wallet list", kg_cmd_wallet_list, "List wallets", "",
+     "  List the wallets of the wallet directory, one name per line, without decrypting them\n"
+     "  (--json adds created_at, the BIP32 master fingerprint and the kind).\n\n"
+     "  List wallets:" E "wallet list",
+     kg_opts_wallet_list, 0, 0, true},
+    {"wallet address", kg_cmd_wallet_address, "Print a receive address of a wallet", "",
+     "  Print the address of the key at --index on the chain's standard path: btc\n"
+     "  m/84'/0'/0'/0/N (p2wpkh; --type picks BIP44/49/84/86), eth m/44'/60'/0'/0/N\n"
+     "  (EIP-55), cosmos m/44'/118'/0'/0/N (Bech32), solana m/44'/501'/N'/0' (Base58).\n\n"
+     "  The first Ethereum address:" E "wallet address --name main --chain eth\n\n"
+     "  A Taproot address on regtest:" E "wallet address --name main --chain btc --type p2tr --network regtest",
+     kg_opts_wallet_address, 0, 0, true},
+    {"wallet balance", kg_cmd_wallet_balance, "Print an address's ETH or ERC-20 balance", "",
+     "  Ask an EVM node for the balance of the wallet's address at --index: wei, or token\n"
+     "  base units with --token. Exits 2 when the node cannot be reached.\n\n"
+     "  ETH on a local node:" E "wallet balance --name main --chain eth --rpc http://127.0.0.1:8545",
+     kg_opts_wallet_balance, 0, 0, true},
+    {"wallet send", kg_cmd_wallet_send, "Send ETH, an ERC-20 or an ERC-721 token", "",
+     "  Build, sign and broadcast a transaction (EIP-1559 by default; nonce, fees, gas and\n"
+     "  chain id from the node unless given), wait up to 60 s for its receipt and print\n"
+     "  the tx hash. Exits 2 when the node refuses it or it reverts.\n\n"
+     "  Send 0.5 ETH:" E "wallet send --name main --chain eth --rpc http://127.0.0.1:8545 --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --amount 0.5\n\n"
+     "  Send 100 base units of a token:" E
+     "wallet send --name main --chain eth --rpc $RPC --to $TO --token $TOKEN --amount 100",
+     kg_opts_wallet_send, 0, 0, true},
+    {"wallet sign-tx", kg_cmd_wallet_sign_tx, "Sign a transaction offline (eth, cosmos, solana)", "",
+     "  Sign a transaction without broadcasting it and print it: eth raw 0x-hex (flags as\n"
+     "  for send; without --rpc give --chain-id, --nonce, --gas-limit and --max-fee-gwei),\n"
+     "  cosmos TxRaw base64 (bank MsgSend, SIGN_MODE_DIRECT), solana transfer base64.\n\n"
+     "  An offline EIP-1559 transfer:" E
+     "wallet sign-tx --name main --chain eth --chain-id 1 --nonce 0 --gas-limit 21000 --max-fee-gwei 30 --to $TO --amount 1\n\n"
+     "  A Cosmos Hub transfer:" E
+     "wallet sign-tx --name main --chain cosmos --to cosmos1... --amount 1000 --denom uatom --chain-id cosmoshub-4 --account-number 7 --sequence 0",
+     kg_opts_wallet_sign_tx, 0, 0, true},
+    {"wallet sign-message", kg_cmd_wallet_sign_message, "Sign a message (EIP-191 personal_sign)", "",
+     "  Sign a message as personal_sign does (EIP-191) and print the 65-byte signature\n"
+     "  r||s||v (v = 27/28) as 0x-hex.\n\n"
+     "  Sign a login challenge:" E "wallet sign-message --name main --chain eth --message 'hello'",
+     kg_opts_wallet_sign_message, 0, 0, true},
+    {"wallet sign-typed-data", kg_cmd_wallet_sign_typed_data, "Sign EIP-712 typed data", "",
+     "  Sign EIP-712 typed data given as eth_signTypedData_v4 JSON and print the 65-byte\n"
+     "  signature as 0x-hex (--json adds the digest).\n\n"
+     "  Sign a permit:" E "wallet sign-typed-data --name main --chain eth --file permit.json",
+     kg_opts_wallet_sign_typed_data, 0, 0, true},
+    {"wallet psbt sign", kg_cmd_wallet_psbt_sign, "Sign a Bitcoin PSBT (BIP174/370/371)", "",
+     "  Sign every input of a PSBT whose BIP32 or Taproot derivation names this wallet's\n"
+     "  master fingerprint and print the PSBT as base64; --extract finalizes and prints\n"
+     "  the network transaction as hex (KashGuard does not broadcast Bitcoin transactions).\n\n"
+     "  Sign a PSBT from a file:" E "wallet psbt sign --name main --psbt-file tx.psbt\n\n"
+     "  Sign, finalize and extract:" E "wallet psbt sign --name main --psbt \"$PSBT\" --extract",
+     kg_opts_wallet_psbt_sign, 0, 0, true},
+    {"wallet import-keystore", kg_cmd_wallet_import_keystore, "Import an Ethereum keystore v3 file", "",
+     "  Create a single-key wallet from a Web3 Secret Storage (keystore v3) file, scrypt or\n"
+     "  PBKDF2, and print its address. It signs for eth only (no mnemonic, no --index).\n\n"
+     "  Import a geth keystore:" E "wallet import-keystore --name old --file UTC--2016-...json",
+     kg_opts_wallet_import_keystore, 0, 0, true},
+    {"wallet export-keystore", kg_cmd_wallet_export_keystore, "Export an Ethereum key as keystore v3", "",
+     "  Write the Ethereum key at m/44'/60'/0'/0/N (or a single-key wallet's key) as a\n"
+     "  keystore v3 JSON document, to stdout or --out FILE (mode 0600).\n\n"
+     "  Export for MetaMask:" E "wallet export-keystore --name main --index 0 --out key.json",
+     kg_opts_wallet_export_keystore, 0, 0, true},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, false},
 };
 
@@ -211,6 +287,7 @@ static const struct { const char *name, *synopsis; } groups[] = {
     {"token", "Create, renew and revoke tokens"},
     {"policy", "Manage policies"},
     {"audit", "Read, search and verify the audit log"},
+    {"wallet", "Self-custody HD wallets: addresses, signing, sending"},
     {NULL, NULL},
 };
 
@@ -263,22 +340,44 @@ void kg_cli_print_help(FILE *f, const kg_cli_cmd *c)
     print_opt_group(f, "Command Options", c->opts);
 }
 
-static size_t words_of(const char *name) { return (size_t)(strchr(name, ' ') ? 2 : 1); }
+static size_t words_of(const char *name)
+{
+    size_t n = 1;
+    for (; *name; name++) n += *name == ' ';
+    return n;
+}
 
-/* Longest command whose path equals the first words of w[0..n). */
-static const kg_cli_cmd *lookup(char **w, size_t n)
+/* How many of w[0..n) spell name ("wallet psbt sign" from three words, or
+ * from "wallet" "psbt sign" as `help` may get it); 0 when they do not. */
+static size_t match_words(const char *name, char **w, size_t n)
+{
+    size_t used = 0;
+    while (used < n) {
+        size_t l = strlen(w[used]);
+        if (l == 0 || strncmp(name, w[used], l) != 0) return 0;
+        name += l;
+        used++;
+        if (*name == 0) return used;
+        if (*name++ != ' ') return 0;
+    }
+    return 0;
+}
+
+/* Longest command whose path equals the first words of w[0..n);
+ * *used (may be NULL) gets how many words it took. */
+static const kg_cli_cmd *lookup_n(char **w, size_t n, size_t *used)
 {
     const kg_cli_cmd *best = NULL;
+    size_t best_k = 0;
     for (const kg_cli_cmd *c = commands; c->name; c++) {
-        size_t k = words_of(c->name);
-        char buf[64];
-        if (k > n) continue;
-        if (k == 1) snprintf(buf, sizeof buf, "%s", w[0]);
-        else snprintf(buf, sizeof buf, "%s %s", w[0], w[1]);
-        if (!strcmp(buf, c->name) && (!best || k > words_of(best->name))) best = c;
+        size_t k = match_words(c->name, w, n);
+        if (k && (!best || words_of(c->name) > words_of(best->name))) { best = c; best_k = k; }
     }
+    if (used) *used = best_k;
     return best;
 }
+
+static const kg_cli_cmd *lookup(char **w, size_t n) { return lookup_n(w, n, NULL); }
 
 static const char *group_of(const char *word)
 {
@@ -322,7 +421,8 @@ static int cmd_help(kg_cli *cli, char **w, size_t n)
 {
     const kg_cli_cmd *c;
     if (n == 0) { print_top(cli->out); return KG_CLI_OK; }
-    if ((c = lookup(w, n)) && words_of(c->name) == n) { kg_cli_print_help(cli->out, c); return KG_CLI_OK; }
+    size_t used = 0;
+    if ((c = lookup_n(w, n, &used)) && used == n) { kg_cli_print_help(cli->out, c); return KG_CLI_OK; }
     if (n == 1 && group_of(w[0])) { print_group(cli->out, w[0]); return KG_CLI_OK; }
     fprintf(cli->err, "Error: unknown command '%s%s%s'\n\n", w[0], n > 1 ? " " : "", n > 1 ? w[1] : "");
     print_top(cli->err);
@@ -349,21 +449,22 @@ static int run(kg_cli *cli, int argc, char **argv)
     int ng = leading_globals(argc, argv), nw = 0, rc;
     bool help;
     char *rest[KG_CLI_MAX_ARGS * 2];
-    while (ng + nw < argc && nw < 2 && argv[ng + nw][0] != '-') nw++;
+    while (ng + nw < argc && nw < 3 && argv[ng + nw][0] != '-') nw++;
     if (nw == 0) {
         if (ng < argc && (!strcmp(argv[ng], "--help") || !strcmp(argv[ng], "-h"))) return cmd_help(cli, NULL, 0);
         print_top(cli->err);
         return KG_CLI_LOCAL;
     }
     if (!strcmp(argv[ng], "help")) return cmd_help(cli, argv + ng + 1, (size_t)(argc - ng - 1));
-    if (!(cli->cmd = lookup(argv + ng, (size_t)nw))) {
+    size_t used = 0;
+    if (!(cli->cmd = lookup_n(argv + ng, (size_t)nw, &used))) {
         if (group_of(argv[ng])) { print_group(cli->err, argv[ng]); return KG_CLI_LOCAL; }
         fprintf(cli->err, "Error: unknown command '%s'\n\n", argv[ng]);
         print_top(cli->err);
         return KG_CLI_LOCAL;
     }
     /* Re-assemble: leading globals, then everything after the command words. */
-    int skip = ng + (int)words_of(cli->cmd->name), nr = 0;
+    int skip = ng + (int)used, nr = 0;
     if (argc > (int)(sizeof rest / sizeof rest[0])) return kg_cli_usage_error(cli, "too many arguments");
     for (int i = 0; i < ng; i++) rest[nr++] = argv[i];
     for (int i = skip; i < argc; i++) rest[nr++] = argv[i];

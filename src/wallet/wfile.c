@@ -24,6 +24,8 @@
  *        u8 entropy_len (16..32, multiple of 4) | entropy |
  *        u16be pp_len (<= 1024) | BIP39 passphrase (UTF-8, as typed)
  *   0x02 (raw seed) | u8 seed_len (16..64) | seed
+ *   0x03 (single key) | 32-byte secp256k1 private key (an imported
+ *        keystore v3: no seed, no derivation; "public" says "kind":"key")
  * We keep the entropy rather than the seed because it is what a backup
  * needs (the mnemonic is re-created from it) and the seed is a function of
  * it; open re-derives the seed with BIP39's PBKDF2 (kg_wallet_bip39_to_seed).
@@ -58,6 +60,7 @@
 #define WF_VERSION 1
 #define WF_KIND_MNEMONIC 0x01
 #define WF_KIND_SEED 0x02
+#define WF_KIND_KEY 0x03
 #define WF_KEY_BYTES 32
 #define WF_SALT_BYTES 16
 #define WF_NONCE_BYTES 24
@@ -305,6 +308,14 @@ static kg_err pt_decode(kg_wallet_unlocked *w, const uint8_t *pt, size_t pt_len)
     if (kind != NULL && *kind == WF_KIND_MNEMONIC) {
         kg_err e = pt_decode_mnemonic(w, p, end);
         return e == KG_OK ? seed_from_mnemonic(w) : e;
+    }
+    if (kind != NULL && *kind == WF_KIND_KEY) {
+        const uint8_t *k = take(&p, end, 32);
+        if (k == NULL || p != end || !kg_crypto_k1_seckey_valid(k))
+            return kg_err_set(KG_ERR_BAD_INPUT, "the wallet's decrypted record is malformed");
+        w->kind = KG_WALLET_KIND_KEY;
+        w->key = kg_secret_from(k, 32);
+        return w->key ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory opening the wallet");
     }
     const uint8_t *sl = take(&p, end, 1), *seed = sl ? take(&p, end, *sl) : NULL;
     if (kind == NULL || *kind != WF_KIND_SEED || seed == NULL || p != end ||
@@ -594,6 +605,7 @@ void kg_wallet_unlocked_free(kg_wallet_unlocked *w)
     kg_secret_free(w->entropy);
     kg_secret_free(w->bip39_passphrase);
     kg_secret_free(w->seed);
+    kg_secret_free(w->key);
     json_decref(w->public_meta);
     kg_wipe(w, sizeof(*w));
     free(w);
@@ -610,6 +622,10 @@ static kg_err public_meta_new(json_t **out, const json_t *given, const kg_secret
         return kg_err_set(KG_ERR_BAD_INPUT, "the wallet's public metadata must be a JSON object");
     }
     kg_wallet_hdkey m;
+    memset(&m, 0, sizeof(m));
+    if (seed == NULL) /* a single-key wallet: nothing to fingerprint */
+        return json_object_set_new(*out, "kind", json_string("key")) == 0
+            ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
     if (json_object_get(*out, "fingerprint") == NULL &&
         kg_wallet_hd_from_seed(&m, KG_WALLET_CURVE_SECP256K1, kg_secret_cdata(seed),
                                kg_secret_len(seed)) == KG_OK) {
@@ -658,6 +674,7 @@ static kg_err create_common(const kg_wallet_create_opts *o, const uint8_t *pt, s
     kg_secret_free(w.entropy);
     kg_secret_free(w.bip39_passphrase);
     kg_secret_free(w.seed);
+    kg_secret_free(w.key);
     kg_bytes_free(&h.ct);
     json_decref(pub);
     json_decref(doc);
@@ -716,6 +733,24 @@ kg_err kg_wallet_file_create_seed(const kg_wallet_create_opts *opts, const kg_se
     p[1] = (uint8_t)n;
     memcpy(p + 2, kg_secret_cdata(seed), n);
     kg_err e = create_common(opts, p, 2 + n);
+    kg_secret_free(pt);
+    return e;
+}
+
+kg_err kg_wallet_file_create_key(const kg_wallet_create_opts *opts, const kg_secret *priv)
+{
+    KG_ARG_CHECK(opts != NULL && priv != NULL);
+    if (kg_secret_len(priv) != 32 || !kg_crypto_k1_seckey_valid(kg_secret_cdata(priv)))
+        return kg_err_set(KG_ERR_BAD_INPUT, "not a valid secp256k1 private key (32 bytes, 0 < k < n)");
+    if (opts->bip39_passphrase != NULL)
+        return kg_err_set(KG_ERR_BAD_INPUT, "a BIP39 passphrase applies to mnemonic wallets only");
+    kg_secret *pt = kg_secret_new(1 + 32);
+    if (pt == NULL)
+        return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    uint8_t *p = kg_secret_data(pt);
+    p[0] = WF_KIND_KEY;
+    memcpy(p + 1, kg_secret_cdata(priv), 32);
+    kg_err e = create_common(opts, p, 33);
     kg_secret_free(pt);
     return e;
 }

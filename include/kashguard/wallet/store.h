@@ -41,7 +41,8 @@
 
 typedef enum {
     KG_WALLET_KIND_MNEMONIC = 1, /* BIP39 entropy + language + optional BIP39 passphrase */
-    KG_WALLET_KIND_SEED = 2      /* an imported raw BIP32 seed */
+    KG_WALLET_KIND_SEED = 2,     /* an imported raw BIP32 seed */
+    KG_WALLET_KIND_KEY = 3       /* one secp256k1 private key (imported keystore v3); not HD */
 } kg_wallet_kind;
 
 /** Options of the create calls. dir NULL = kg_wallet_dir_default(). */
@@ -62,8 +63,9 @@ typedef struct {
     char language[32];            /* BIP39 wordlist ("english", hd.h names); "" for seed wallets */
     kg_secret *entropy;           /* BIP39 entropy (16..32 bytes); NULL for seed wallets */
     kg_secret *bip39_passphrase;  /* may be 0 bytes; NULL for seed wallets */
-    kg_secret *seed;              /* the BIP32 seed: BIP39 seed (64 bytes) or the raw seed */
+    kg_secret *seed;              /* the BIP32 seed: BIP39 seed (64 bytes) or the raw seed; NULL for key wallets */
     json_t *public_meta;          /* the "public" object, or NULL */
+    kg_secret *key;               /* KG_WALLET_KIND_KEY: the 32-byte secp256k1 private key; else NULL */
 } kg_wallet_unlocked;
 
 /** The default wallet directory: $KASHGUARD_WALLET_DIR if set and not empty,
@@ -88,6 +90,14 @@ kg_err kg_wallet_file_create_mnemonic(const kg_wallet_create_opts *opts,
 /** Create a wallet from a raw BIP32 seed (16..64 bytes); opts->bip39_passphrase must be NULL. */
 kg_err kg_wallet_file_create_seed(const kg_wallet_create_opts *opts,
                                   const kg_secret *seed) KG_WARN_UNUSED;
+
+/** Create a single-key wallet from a 32-byte secp256k1 private key (what
+ *  a keystore v3 file holds); opts->bip39_passphrase must be NULL. Its
+ *  "public" object gets "kind":"key" (and no fingerprint: it is not HD).
+ *  Returns as kg_wallet_file_create_entropy, KG_ERR_BAD_INPUT for an
+ *  invalid key. */
+kg_err kg_wallet_file_create_key(const kg_wallet_create_opts *opts,
+                                 const kg_secret *priv) KG_WARN_UNUSED;
 
 /** Decrypt wallet `name` of dir (NULL = default). *out is a new
  *  kg_wallet_unlocked. Returns KG_OK | KG_ERR_NOT_FOUND | KG_ERR_DECRYPT
