@@ -3,9 +3,14 @@
  * Each call derives the key named by ref->path from the seed -- BIP32
  * ("Master key generation", CKDpriv) for secp256k1 ECDSA and BIP340,
  * SLIP-10 for nist256p1 (P-256) and ed25519 -- uses it, and wipes it.
- * Nothing derived is cached: a signer holds only the seed, in guarded
- * memory, wiped by close. Re-deriving costs one HMAC-SHA512 and one point
- * multiplication per path step, small next to the signature itself.
+ *
+ * The parent of the last derived key (an account's external chain, e.g.
+ * m/84'/0'/0'/0) is kept per curve, in guarded memory, so the next key of
+ * the same account costs one derivation step instead of five: a transaction
+ * asks for the public key and then the signature of each key, and a PSBT
+ * signs several keys of one account (measured in docs/benchmarks.md). The
+ * parent is no more sensitive than the seed the signer already holds; close
+ * wipes both. A mutex makes one signer safe to share between threads.
  *
  * Schemes (signer.h):
  *   KG_SIG_ECDSA_SECP256K1  RFC 6979 ECDSA, low-S, with the recovery id
@@ -23,11 +28,18 @@
 #include <kashguard/wallet/hd.h>
 #include <kashguard/crypto.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define CURVES 3 /* secp256k1, nist256p1, ed25519 */
+
 typedef struct {
     kg_secret *seed;
+    pthread_mutex_t mu;                  /* guards the parent cache */
+    kg_secret *parent[CURVES];           /* a kg_wallet_hdkey, or NULL */
+    uint32_t parent_path[CURVES][KG_PATH_MAX];
+    size_t parent_len[CURVES];
 } local_impl;
 
 static kg_wallet_curve curve_of(kg_sig_scheme scheme)
@@ -42,7 +54,7 @@ static kg_wallet_curve curve_of(kg_sig_scheme scheme)
 }
 
 /* Derive the private key of ref under scheme into *key. */
-static kg_err derive(kg_wallet_hdkey *key, const local_impl *li, const kg_key_ref *ref, kg_sig_scheme scheme)
+static kg_err derive(kg_wallet_hdkey *key, local_impl *li, const kg_key_ref *ref, kg_sig_scheme scheme)
 {
     if (scheme != KG_SIG_ECDSA_SECP256K1 && scheme != KG_SIG_ECDSA_P256 && scheme != KG_SIG_BIP340 &&
         scheme != KG_SIG_ED25519)
@@ -52,12 +64,41 @@ static kg_err derive(kg_wallet_hdkey *key, const local_impl *li, const kg_key_re
                           ref->path_len);
     if (ref->taproot && scheme != KG_SIG_BIP340)
         return kg_err_set(KG_ERR_BAD_INPUT, "a taproot tweak applies to BIP340 signatures only");
-    kg_wallet_hdkey master;
-    kg_err e = kg_wallet_hd_from_seed(&master, curve_of(scheme), kg_secret_cdata(li->seed),
-                                      kg_secret_len(li->seed));
+    kg_wallet_curve curve = curve_of(scheme);
+    int c = (int)curve;
+    if (c < 0 || c >= CURVES)
+        return kg_err_set(KG_ERR_INTERNAL, "no cache slot for curve %d", c);
+    if (ref->path_len == 0) {
+        kg_err e = kg_wallet_hd_from_seed(key, curve, kg_secret_cdata(li->seed), kg_secret_len(li->seed));
+        if (e != KG_OK)
+            kg_wallet_hdkey_wipe(key);
+        return e;
+    }
+    size_t plen = ref->path_len - 1;
+    kg_wallet_hdkey parent;
+    kg_err e = KG_OK;
+    pthread_mutex_lock(&li->mu);
+    if (li->parent[c] != NULL && li->parent_len[c] == plen &&
+        memcmp(li->parent_path[c], ref->path, plen * sizeof(uint32_t)) == 0) {
+        memcpy(&parent, kg_secret_cdata(li->parent[c]), sizeof(parent));
+    } else {
+        kg_wallet_hdkey master;
+        e = kg_wallet_hd_from_seed(&master, curve, kg_secret_cdata(li->seed), kg_secret_len(li->seed));
+        if (e == KG_OK)
+            e = kg_wallet_hd_derive_path(&parent, &master, ref->path, plen);
+        kg_wallet_hdkey_wipe(&master);
+        kg_secret *cached = e == KG_OK ? kg_secret_from((const uint8_t *)&parent, sizeof(parent)) : NULL;
+        if (cached != NULL) { /* out of memory: simply not cached */
+            kg_secret_free(li->parent[c]);
+            li->parent[c] = cached;
+            memcpy(li->parent_path[c], ref->path, plen * sizeof(uint32_t));
+            li->parent_len[c] = plen;
+        }
+    }
+    pthread_mutex_unlock(&li->mu);
     if (e == KG_OK)
-        e = kg_wallet_hd_derive_path(key, &master, ref->path, ref->path_len);
-    kg_wallet_hdkey_wipe(&master);
+        e = kg_wallet_hd_derive(key, &parent, ref->path[plen]);
+    kg_wallet_hdkey_wipe(&parent);
     if (e != KG_OK)
         kg_wallet_hdkey_wipe(key);
     return e;
@@ -154,8 +195,12 @@ static kg_err local_sign(kg_signer *s, kg_signature *out, const kg_key_ref *ref,
 static void local_close(kg_signer *s)
 {
     local_impl *li = s->impl;
-    if (li != NULL)
+    if (li != NULL) {
         kg_secret_free(li->seed);
+        for (int c = 0; c < CURVES; c++)
+            kg_secret_free(li->parent[c]);
+        pthread_mutex_destroy(&li->mu);
+    }
     free(li);
     free(s);
 }
@@ -175,9 +220,11 @@ kg_err kg_wallet_signer_local(kg_signer **out, const kg_secret *seed)
         return kg_err_set(KG_ERR_BAD_INPUT, "an HD seed is 16..64 bytes (got %zu)", n);
     kg_signer *s = calloc(1, sizeof(*s));
     local_impl *li = calloc(1, sizeof(*li));
-    if (s != NULL && li != NULL)
+    if (s != NULL && li != NULL && pthread_mutex_init(&li->mu, NULL) == 0)
         li->seed = kg_secret_from(kg_secret_cdata(seed), n);
     if (s == NULL || li == NULL || li->seed == NULL) {
+        if (li != NULL && li->seed == NULL && s != NULL)
+            pthread_mutex_destroy(&li->mu);
         free(s);
         free(li);
         return kg_err_set(KG_ERR_NOMEM, "out of memory");

@@ -197,6 +197,45 @@ static void test_bip44_ethereum(void **state)
     kg_signer_close(s);
 }
 
+/* The parent-node cache never changes an answer: keys of interleaved
+ * accounts, depths and curves equal a fresh derivation from the master. */
+static void test_local_cache_consistent(void **state)
+{
+    (void)state;
+    uint8_t seed[64];
+    assert_int_equal(kg_wallet_bip39_to_seed(seed, "abandon abandon abandon abandon abandon abandon "
+                                             "abandon abandon abandon abandon abandon about", NULL), KG_OK);
+    kg_signer *s = abandon_signer();
+    static const struct { const char *path; kg_sig_scheme scheme; kg_wallet_curve curve; } seq[] = {
+        { "m/84'/0'/0'/0/0", KG_SIG_ECDSA_SECP256K1, KG_WALLET_CURVE_SECP256K1 },
+        { "m/84'/0'/0'/0/1", KG_SIG_ECDSA_SECP256K1, KG_WALLET_CURVE_SECP256K1 },
+        { "m/84'/0'/0'/1/0", KG_SIG_ECDSA_SECP256K1, KG_WALLET_CURVE_SECP256K1 },
+        { "m/44'/501'/0'/0'", KG_SIG_ED25519, KG_WALLET_CURVE_ED25519 },
+        { "m/84'/0'/0'/0/1", KG_SIG_ECDSA_SECP256K1, KG_WALLET_CURVE_SECP256K1 },
+        { "m/44'/501'/1'/0'", KG_SIG_ED25519, KG_WALLET_CURVE_ED25519 },
+        { "m/0'", KG_SIG_ECDSA_P256, KG_WALLET_CURVE_NIST256P1 },
+        { "m/84'/0'/0'", KG_SIG_ECDSA_SECP256K1, KG_WALLET_CURVE_SECP256K1 },
+        { "m/84'/0'/0'/0/0", KG_SIG_ECDSA_SECP256K1, KG_WALLET_CURVE_SECP256K1 },
+        { "m/0'/1", KG_SIG_ECDSA_P256, KG_WALLET_CURVE_NIST256P1 },
+    };
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        kg_key_ref ref = ref_of(seq[i].path);
+        kg_pubkey pub;
+        assert_int_equal(kg_signer_public_key(s, &pub, &ref, seq[i].scheme), KG_OK);
+        kg_wallet_hdkey master, key;
+        assert_int_equal(kg_wallet_hd_from_seed(&master, seq[i].curve, seed, sizeof(seed)), KG_OK);
+        assert_int_equal(kg_wallet_hd_derive_path(&key, &master, ref.path, ref.path_len), KG_OK);
+        if (seq[i].scheme == KG_SIG_ED25519)
+            assert_memory_equal(pub.data, key.pub + 1, 32);
+        else
+            assert_memory_equal(pub.data, key.pub, 33);
+        kg_wallet_hdkey_wipe(&master);
+        kg_wallet_hdkey_wipe(&key);
+    }
+    kg_signer_close(s);
+    kg_wipe(seed, sizeof(seed));
+}
+
 static void test_local_bad_input(void **state)
 {
     (void)state;
@@ -344,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_bip86_taproot),
         cmocka_unit_test(test_bip44_ethereum),
         cmocka_unit_test(test_local_bad_input),
+        cmocka_unit_test(test_local_cache_consistent),
         cmocka_unit_test(test_kms_signer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
