@@ -17,9 +17,10 @@
  * (MHD hands it to us through its URI log callback): it percent-decodes each
  * segment on its own, so an alias containing "%2F" stays one segment, and
  * rejects "%00" and broken escapes. The query accepts only the parameters
- * the API defines (limit, cursor, version, after), each at most once, with
- * strictly checked numbers; anything else is a 400 naming it. This parser
- * is what fuzz/fuzz_request.c exercises. */
+ * the API defines (limit, cursor, version, after; and chain, network, type,
+ * hrp for the wallet address route), each at most once, with strictly
+ * checked numbers; anything else is a 400 naming it. This parser is what
+ * fuzz/fuzz_request.c exercises. */
 #include "server_int.h"
 
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 #define KG_MAX_TARGET 4096
 #define KG_MAX_LIMIT 1000
+#define KG_QUERY_WORD_MAX 64
 
 static const kg_route routes[] = {
     { "GET",    "/v1/sys/health",                     "health",            KG_ROUTE_NOAUTH | KG_ROUTE_NOAUDIT, kg_h_health },
@@ -74,6 +76,16 @@ static const kg_route routes[] = {
 
     { "GET",    "/v1/audit",                          "read-audit",        KG_ROUTE_READONLY, kg_h_audit_read },
     { "POST",   "/v1/audit/hash",                     "read-audit",        KG_ROUTE_READONLY, kg_h_audit_hash },
+
+    /* Wallets over KMS keys (handlers_wallets*.c); the action is the KMS action each one needs. */
+    { "POST",   "/v1/wallets",                        "create-key",        KG_ROUTE_IDEMPOTENT, kg_h_wallet_create },
+    { "GET",    "/v1/wallets",                        "list-keys",         KG_ROUTE_READONLY, kg_h_wallet_list },
+    { "GET",    "/v1/wallets/{wallet}",               "get-public-key",    KG_ROUTE_READONLY, kg_h_wallet_get },
+    { "GET",    "/v1/wallets/{wallet}/address",       "get-public-key",    KG_ROUTE_READONLY, kg_h_wallet_address },
+    { "POST",   "/v1/wallets/{wallet}/sign-message",  "sign",              KG_ROUTE_READONLY, kg_h_wallet_sign_message },
+    { "POST",   "/v1/wallets/{wallet}/sign-typed-data", "sign",            KG_ROUTE_READONLY, kg_h_wallet_sign_typed_data },
+    { "POST",   "/v1/wallets/{wallet}/sign-transaction", "sign",           KG_ROUTE_READONLY, kg_h_wallet_sign_transaction },
+    { "POST",   "/v1/wallets/{wallet}/psbt/sign",     "sign",              KG_ROUTE_READONLY, kg_h_wallet_psbt_sign },
 };
 
 static int hexval(char c)
@@ -175,12 +187,14 @@ static bool parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
 /* Apply one decoded query parameter. seen: bit per parameter. */
 static kg_err query_param(kg_server_target *t, unsigned *seen, const char *k, const char *v)
 {
-    static const char *const names[] = { "limit", "cursor", "version", "after" };
+    static const char *const names[] = { "limit", "cursor", "version", "after",
+                                         "chain", "network", "type", "hrp" };
     unsigned i;
-    for (i = 0; i < 4 && strcmp(k, names[i]) != 0; i++)
+    for (i = 0; i < 8 && strcmp(k, names[i]) != 0; i++)
         ;
-    if (i == 4)
-        return kg_err_set(KG_ERR_BAD_INPUT, "unknown query parameter '%.64s' (known: limit, cursor, version, after)", k);
+    if (i == 8)
+        return kg_err_set(KG_ERR_BAD_INPUT, "unknown query parameter '%.64s' (known: limit, cursor, version, after, "
+                          "chain, network, type, hrp)", k);
     if (*seen & (1u << i))
         return kg_err_set(KG_ERR_BAD_INPUT, "query parameter '%s' is given twice", k);
     *seen |= 1u << i;
@@ -199,10 +213,17 @@ static kg_err query_param(kg_server_target *t, unsigned *seen, const char *k, co
             return kg_err_set(KG_ERR_BAD_INPUT, "query parameter 'version' must be a key version (1, 2, ...)");
         t->version = (unsigned)n;
         return KG_OK;
-    default:
+    case 3:
         if (!parse_u64(&n, v, 0, UINT64_MAX))
             return kg_err_set(KG_ERR_BAD_INPUT, "query parameter 'after' must be an audit sequence number");
         t->after = n;
+        return KG_OK;
+    default:
+        /* The wallet address selectors: short words, read back by the
+         * handler with kg_server_query_value (their meaning is its business). */
+        if (v[0] == '\0' || strlen(v) > KG_QUERY_WORD_MAX)
+            return kg_err_set(KG_ERR_BAD_INPUT, "query parameter '%s' must be 1 to %d characters", k,
+                              KG_QUERY_WORD_MAX);
         return KG_OK;
     }
 }
@@ -227,6 +248,33 @@ static kg_err parse_query(kg_server_target *t, const char *q)
         q += n + (amp ? 1 : 0);
     }
     return KG_OK;
+}
+
+bool kg_server_query_value(char *out, size_t cap, const char *uri, const char *name)
+{
+    char k[KG_MAX_TARGET + 1], v[KG_MAX_TARGET + 1];
+    const char *q = strchr(uri, '?'), *frag = strchr(uri, '#');
+    out[0] = '\0';
+    if (q == NULL || (frag != NULL && frag < q))
+        return false;
+    q++;
+    size_t qlen = strcspn(q, "#");
+    if (qlen > KG_MAX_TARGET)
+        return false;
+    while (qlen > 0) {
+        const char *amp = memchr(q, '&', qlen);
+        size_t n = amp ? (size_t)(amp - q) : qlen;
+        const char *eq = memchr(q, '=', n);
+        size_t kn = eq ? (size_t)(eq - q) : n;
+        if (n > 0 && pct_decode(k, q, kn, true) >= 0 && strcmp(k, name) == 0 &&
+            pct_decode(v, eq ? eq + 1 : q + n, eq ? n - kn - 1 : 0, true) >= 0 && strlen(v) < cap) {
+            memcpy(out, v, strlen(v) + 1);
+            return true;
+        }
+        q += n + (amp ? 1 : 0);
+        qlen -= n + (amp ? 1 : 0);
+    }
+    return false;
 }
 
 /* Find the route for method + raw path. */

@@ -10,6 +10,7 @@
 #define KG_SERVER_INT_H
 
 #include <kashguard/server.h>
+#include <kashguard/signer.h>
 
 #include <pthread.h>
 
@@ -91,6 +92,9 @@ void kg_server_http_stop(kg_server *srv);
 /* router.c */
 /* The methods a raw target's path allows ("GET, POST"), for Allow on 405. */
 void kg_server_allowed_methods(char *out, size_t cap, const char *uri);
+/* The decoded value of query parameter name in a raw target the parser has
+ * accepted (out gets "" and false when absent or longer than cap-1). */
+bool kg_server_query_value(char *out, size_t cap, const char *uri, const char *name);
 
 /* pipeline.c: run everything after the body has been received. Sets
  * r->http_status and r->reply (never fails to produce a reply). */
@@ -166,5 +170,35 @@ kg_err kg_h_policy_get(kg_req *r, json_t **out);
 kg_err kg_h_policy_delete(kg_req *r, json_t **out);
 kg_err kg_h_audit_read(kg_req *r, json_t **out);
 kg_err kg_h_audit_hash(kg_req *r, json_t **out);
+
+/* Wallets (handlers_wallets.c, handlers_wallets_tx.c): a wallet named N is
+ * the KMS key with alias "wallet-N" (ECC_SECG_P256K1: eth, btc, cosmos) and
+ * "wallet-N-ed25519" (ED25519: solana). A request opens it through the KMS
+ * as the request's caller, so the KMS's policies decide every access. */
+#define KG_WALLET_NAME_MAX 48
+typedef struct {
+    char name[KG_WALLET_NAME_MAX + 1];
+    char alias[KG_WALLET_NAME_MAX + 16];     /* "wallet-<name>" */
+    char key_id[64];                         /* pinned: later calls name the key by id */
+    uint8_t pub65[65];                       /* uncompressed SEC1 */
+    uint8_t pub33[33];                       /* compressed SEC1 */
+    kg_signer *signer;                       /* KMS signer acting as the caller */
+    kg_key_ref ref;                          /* ref.key = key_id */
+} kg_req_wallet;
+/* Open the wallet named by the path (needs get-public-key on its key).
+ * KG_ERR_BAD_INPUT (name) | KG_ERR_NOT_FOUND ("no wallet ...") | the KMS's errors. */
+kg_err kg_req_wallet_open(kg_req_wallet *w, kg_req *r) KG_WARN_UNUSED;
+void kg_req_wallet_close(kg_req_wallet *w);
+/* "0x" + hex of n bytes as a new JSON string (NULL on OOM). */
+json_t *kg_json_0x(const uint8_t *data, size_t n);
+
+kg_err kg_h_wallet_create(kg_req *r, json_t **out);
+kg_err kg_h_wallet_list(kg_req *r, json_t **out);
+kg_err kg_h_wallet_get(kg_req *r, json_t **out);
+kg_err kg_h_wallet_address(kg_req *r, json_t **out);
+kg_err kg_h_wallet_sign_message(kg_req *r, json_t **out);
+kg_err kg_h_wallet_sign_typed_data(kg_req *r, json_t **out);
+kg_err kg_h_wallet_sign_transaction(kg_req *r, json_t **out);
+kg_err kg_h_wallet_psbt_sign(kg_req *r, json_t **out);
 
 #endif
