@@ -273,5 +273,13 @@ int kg_cli_wallet_cosmos_address(kg_cli *cli, kg_signer *s, const kg_wallet_unlo
 int kg_cli_wallet_solana_address(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
 int kg_cmd_wallet_sign_tx_cosmos(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
 int kg_cmd_wallet_sign_tx_solana(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w);
+/** `wallet balance|send --chain btc` over an Esplora API (cmd_wallet_btc.c). */
+int kg_cmd_wallet_balance_btc(kg_cli *cli);
+int kg_cmd_wallet_send_btc(kg_cli *cli);
+/** `wallet balance|send --chain cosmos|solana` over the chain's REST /
+ *  JSON-RPC API (cmd_wallet_other.c); is_other: --chain is one of them. */
+bool kg_cli_wallet_is_other(const kg_cli *cli);
+int kg_cmd_wallet_balance_other(kg_cli *cli);
+int kg_cmd_wallet_send_other(kg_cli *cli);
 
 #endif

@@ -53,6 +53,19 @@
 const kg_cli_opt kg_opts_wallet_send[] = {
     KG_WALLET_OPT_NAME, ETH_TX_OPTS,
     {"no-wait", KG_OPT_BOOL, NULL, false, "Print the tx hash once the node accepted it; do not wait for the receipt."},
+    {"type", KG_OPT_STR, "<types>", false,
+     "btc: address types to scan: p2wpkh (default), p2tr, p2sh-p2wpkh, p2pkh, a comma list or all."},
+    {"network", KG_OPT_STR, "<net>", false, "btc: mainnet (default), testnet, signet or regtest."},
+    {"fee-rate", KG_OPT_STR, "<sat/vB>", false,
+     "btc: fee rate. The default is the node's estimate for 6 blocks (/fee-estimates), at least 1."},
+    {"no-rbf", KG_OPT_BOOL, NULL, false, "btc: do not signal replace-by-fee (BIP125)."},
+    {"denom", KG_OPT_STR, "<denom>", false, "cosmos: denomination of --amount (base units), e.g. uatom."},
+    {"fee", KG_OPT_STR, "<n>", false, "cosmos: fee amount in --fee-denom (default no fee)."},
+    {"fee-denom", KG_OPT_STR, "<denom>", false, "cosmos: fee denomination. The default is --denom."},
+    {"gas", KG_OPT_STR, "<n>", false, "cosmos: gas limit. The default is 200000."},
+    {"memo", KG_OPT_STR, "<text>", false, "cosmos: memo (at most 256 characters)."},
+    {"hrp", KG_OPT_STR, "<prefix>", false, "cosmos: Bech32 prefix. The default is cosmos."},
+    {"lamports", KG_OPT_STR, "<n>", false, "solana: lamports to transfer (or --amount in SOL, e.g. 1.5)."},
     KG_WALLET_OPT_DIR, KG_WALLET_OPT_JSON, KG_WALLET_OPT_END,
 };
 const kg_cli_opt kg_opts_wallet_sign_tx[] = {
@@ -75,6 +88,11 @@ const kg_cli_opt kg_opts_wallet_balance[] = {
     {"rpc", KG_OPT_STR, "<url>", true, "JSON-RPC URL of the chain's node."},
     KG_WALLET_OPT_INDEX, KG_WALLET_OPT_PATH,
     {"token", KG_OPT_STR, "<address>", false, "Print the balance of this ERC-20 token instead of ETH."},
+    {"type", KG_OPT_STR, "<types>", false,
+     "btc: address types to scan: p2wpkh (default), p2tr, p2sh-p2wpkh, p2pkh, a comma list or all."},
+    {"network", KG_OPT_STR, "<net>", false, "btc: mainnet (default), testnet, signet or regtest."},
+    {"denom", KG_OPT_STR, "<denom>", false, "cosmos: the denomination to show, e.g. uatom (required)."},
+    {"hrp", KG_OPT_STR, "<prefix>", false, "cosmos: Bech32 prefix. The default is cosmos."},
     KG_WALLET_OPT_DIR, KG_WALLET_OPT_JSON, KG_WALLET_OPT_END,
 };
 const kg_cli_opt kg_opts_wallet_sign_message[] = {
@@ -376,6 +394,8 @@ int kg_cmd_wallet_send(kg_cli *cli)
     kg_err e;
     memset(&tx, 0, sizeof tx);
     memset(&c, 0, sizeof c);
+    if (kg_cli_str(cli, "chain") && !strcmp(kg_cli_str(cli, "chain"), "btc")) return kg_cmd_wallet_send_btc(cli);
+    if (kg_cli_wallet_is_other(cli)) return kg_cmd_wallet_send_other(cli);
     if (!kg_cli_str(cli, "rpc")) return kg_cli_usage_error(cli, "missing required option --rpc <url>; to sign "
                                                            "without sending use `kashguard wallet sign-tx`");
     if ((rc = ctx_open(cli, &c)) != KG_CLI_OK) goto out;
@@ -467,6 +487,8 @@ int kg_cmd_wallet_balance(kg_cli *cli)
     const char *tok = kg_cli_str(cli, "token");
     int rc;
     kg_err e;
+    if (kg_cli_str(cli, "chain") && !strcmp(kg_cli_str(cli, "chain"), "btc")) return kg_cmd_wallet_balance_btc(cli);
+    if (kg_cli_wallet_is_other(cli)) return kg_cmd_wallet_balance_other(cli);
     if (tok && addr_opt(cli, token, "token") != KG_CLI_OK) return KG_CLI_LOCAL;
     if ((rc = ctx_open(cli, &c)) != KG_CLI_OK) goto out;
     if (!tok) {

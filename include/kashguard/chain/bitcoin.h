@@ -371,4 +371,90 @@ kg_err kg_chain_btc_tx_from_selection(kg_chain_btc_tx *tx, const kg_chain_btc_co
                                       const kg_chain_btc_coin_select_params *params, bool rbf)
     KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
 
+/* ------------------------------------------------ Esplora HTTP API client */
+
+/* A client of the Esplora REST API (Blockstream's esplora/electrs,
+ * mempool.space, or any node behind such an indexer) for balances, UTXOs,
+ * fee estimates and broadcast: what `kashguard wallet balance|send --chain
+ * btc` use. Server/CLI only (btc_esplora_rpc.c, libcurl + jansson); the
+ * firmware never talks to a node, and nothing here is needed to sign.
+ *
+ * base_url is the API root, e.g. "https://blockstream.info/testnet/api" or
+ * "http://127.0.0.1:3002/api"; paths like "/address/ADDR/utxo" are appended.
+ * Errors say whose fault they are:
+ *   KG_ERR_NETWORK   could not connect, timed out, HTTP 5xx (or another
+ *                    unexpected status);
+ *   KG_ERR_BAD_JSON  the reply is not what the API documents;
+ *   KG_ERR_BAD_INPUT the node refused (HTTP 400: its text is in the detail,
+ *                    e.g. "min relay fee not met"), or a bad argument;
+ *   KG_ERR_NOT_FOUND the transaction is unknown (HTTP 404, tx_status only).
+ * Not thread-safe: one client per thread. */
+typedef struct kg_chain_btc_esplora kg_chain_btc_esplora;
+
+/** New client for base_url (http:// or https:// only; a trailing '/' is
+ *  dropped). timeout_ms bounds each request (<= 0: 15000).
+ *  Returns KG_OK | KG_ERR_BAD_INPUT (URL) | KG_ERR_NOMEM. */
+kg_err kg_chain_btc_esplora_new(kg_chain_btc_esplora **out, const char *base_url, long timeout_ms)
+    KG_WARN_UNUSED KG_NONNULL(1, 2);
+/** Free the client (NULL is ignored). */
+void kg_chain_btc_esplora_free(kg_chain_btc_esplora *c);
+
+/** Totals of one address over confirmed (chain) or mempool transactions,
+ *  as GET /address/:addr reports them (chain_stats / mempool_stats). */
+typedef struct {
+    uint64_t funded_count, funded_sum;   /* outputs paying the address, satoshis */
+    uint64_t spent_count, spent_sum;     /* of those, spent */
+    uint64_t tx_count;                   /* transactions touching the address */
+} kg_chain_btc_esplora_stats;
+typedef struct {
+    kg_chain_btc_esplora_stats chain, mempool;
+} kg_chain_btc_esplora_addr_info;
+
+/** GET /address/:addr. addr must be a plain address (letters and digits).
+ *  Returns KG_OK | KG_ERR_BAD_INPUT | KG_ERR_NETWORK | KG_ERR_BAD_JSON (a
+ *  sum over 21e6 BTC, spent above funded). out is zeroed on error. */
+kg_err kg_chain_btc_esplora_address(kg_chain_btc_esplora *c, kg_chain_btc_esplora_addr_info *out,
+                                    const char *addr) KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** The balance of an address in satoshis: confirmed = chain funded - spent,
+ *  total = that plus mempool funded - mempool spent (which may be negative
+ *  on its own). Returns KG_OK | KG_ERR_BAD_JSON (totals below zero). */
+kg_err kg_chain_btc_esplora_balance(uint64_t *confirmed, uint64_t *total,
+                                    const kg_chain_btc_esplora_addr_info *info) KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+
+/** One unspent output of an address (GET /address/:addr/utxo), mempool ones included. */
+typedef struct {
+    uint8_t txid[32];          /* internal byte order */
+    uint32_t vout;
+    uint64_t value;            /* satoshis */
+    bool confirmed;
+    uint32_t block_height;     /* 0 when unconfirmed */
+} kg_chain_btc_esplora_utxo;
+
+/** GET /address/:addr/utxo. *out is a malloc'd array of *count entries
+ *  (NULL when 0); free() it. Returns KG_OK | KG_ERR_BAD_INPUT |
+ *  KG_ERR_NETWORK | KG_ERR_BAD_JSON | KG_ERR_NOMEM; *out NULL, *count 0 on error. */
+kg_err kg_chain_btc_esplora_utxos(kg_chain_btc_esplora *c, kg_chain_btc_esplora_utxo **out, size_t *count,
+                                  const char *addr) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+
+/** GET /fee-estimates ({"<blocks>": sat/vB, ...}): the estimate for the
+ *  smallest target >= target_blocks the node gives (else the largest target
+ *  it gives), in sat per 1000 vbytes, rounded up. *sat_kvb is 0 when the
+ *  node has no estimate at all (regtest electrs answers {}): the caller
+ *  picks its floor. Returns KG_OK | KG_ERR_NETWORK | KG_ERR_BAD_JSON. */
+kg_err kg_chain_btc_esplora_fee_rate(kg_chain_btc_esplora *c, uint64_t *sat_kvb, unsigned target_blocks)
+    KG_WARN_UNUSED KG_NONNULL(1, 2);
+
+/** POST /tx with the raw transaction as hex; txid gets the node's answer
+ *  (internal byte order). Returns KG_OK | KG_ERR_BAD_INPUT (the node
+ *  refused; detail "the node refused the transaction: <its text>") |
+ *  KG_ERR_NETWORK | KG_ERR_BAD_JSON (the answer is not a txid). */
+kg_err kg_chain_btc_esplora_broadcast(kg_chain_btc_esplora *c, uint8_t txid[static 32], const uint8_t *raw,
+                                      size_t raw_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+
+/** GET /tx/:txid/status. Returns KG_OK (*confirmed, *block_height: 0 when
+ *  unconfirmed) | KG_ERR_NOT_FOUND (neither mined nor in the mempool) |
+ *  KG_ERR_NETWORK | KG_ERR_BAD_JSON. */
+kg_err kg_chain_btc_esplora_tx_status(kg_chain_btc_esplora *c, bool *confirmed, uint32_t *block_height,
+                                      const uint8_t txid[static 32]) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+
 #endif

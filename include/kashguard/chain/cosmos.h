@@ -99,4 +99,67 @@ kg_err kg_chain_cosmos_tx_sign(uint8_t *out, size_t out_cap, size_t *out_len, ui
                                kg_signer *signer, const kg_key_ref *ref, const kg_chain_cosmos_tx *tx)
     KG_WARN_UNUSED KG_NONNULL(1, 3, 8, 9, 10);
 
+/* ================================================ LCD REST client
+ * A client of a node's REST API (the Cosmos SDK's gRPC-gateway "LCD",
+ * usually port 1317): cosmos_rpc.c, libcurl + jansson, so it is not part of
+ * firmware builds. Not thread-safe: one client per thread. Errors:
+ *   KG_ERR_NETWORK   could not connect, timed out, an HTTP error without a
+ *                    JSON body;
+ *   KG_ERR_BAD_JSON  the reply is not the JSON the endpoint documents;
+ *   KG_ERR_NOT_FOUND the node answered 404 / gRPC NotFound (no such account);
+ *   KG_ERR_BAD_INPUT the node answered with an error (its message is in the
+ *                    detail), or refused a transaction (code != 0). */
+
+#define KG_CHAIN_COSMOS_AMOUNT_MAX_BYTES 80    /* a 256-bit Int in decimal (78 digits) + NUL */
+#define KG_CHAIN_COSMOS_CHAIN_ID_MAX_BYTES 65  /* CometBFT allows 50 characters */
+#define KG_CHAIN_COSMOS_TXHASH_BYTES 65        /* 64 upper-case hex digits + NUL */
+
+typedef struct kg_chain_cosmos_rpc kg_chain_cosmos_rpc;
+
+/** What the node says about a transaction (TxResponse). */
+typedef struct {
+    uint32_t code;                               /* 0 = success, else an error of codespace */
+    char codespace[33];
+    char txhash[KG_CHAIN_COSMOS_TXHASH_BYTES];
+    uint64_t height;                             /* 0 until it is in a block */
+    uint64_t gas_wanted, gas_used;
+    char raw_log[513];                           /* cut at 512 bytes, CR/LF removed */
+} kg_chain_cosmos_tx_result;
+
+/** New client for the REST API at url (http or https; a trailing '/' is
+ *  ignored) with a per-request timeout in ms (0 = 10 s). */
+kg_err kg_chain_cosmos_rpc_new(kg_chain_cosmos_rpc **out, const char *url, long timeout_ms)
+    KG_WARN_UNUSED KG_NONNULL(1, 2);
+void kg_chain_cosmos_rpc_free(kg_chain_cosmos_rpc *c);
+/** GET /cosmos/auth/v1beta1/accounts/{addr}: account number and sequence
+ *  (BaseAccount, or the base account of a vesting/module/Eth account).
+ *  KG_ERR_NOT_FOUND when the chain has no record of addr (never funded). */
+kg_err kg_chain_cosmos_rpc_account(kg_chain_cosmos_rpc *c, uint64_t *account_number, uint64_t *sequence,
+                                   const char *addr) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+/** GET /cosmos/bank/v1beta1/balances/{addr}/by_denom?denom=D: the amount
+ *  (decimal digits) into out ("0" when addr holds none). */
+kg_err kg_chain_cosmos_rpc_balance(kg_chain_cosmos_rpc *c, char out[static KG_CHAIN_COSMOS_AMOUNT_MAX_BYTES],
+                                   const char *addr, const char *denom) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+/** GET /cosmos/base/tendermint/v1beta1/node_info: default_node_info.network. */
+kg_err kg_chain_cosmos_rpc_chain_id(kg_chain_cosmos_rpc *c, char out[static KG_CHAIN_COSMOS_CHAIN_ID_MAX_BYTES])
+    KG_WARN_UNUSED KG_NONNULL(1, 2);
+/** POST /cosmos/tx/v1beta1/txs {tx_bytes, mode BROADCAST_MODE_SYNC} (CheckTx
+ *  only). out gets the tx_response whenever the node sent one; a code != 0
+ *  returns KG_ERR_BAD_INPUT with code, codespace and raw_log in the detail. */
+kg_err kg_chain_cosmos_rpc_broadcast(kg_chain_cosmos_rpc *c, kg_chain_cosmos_tx_result *out,
+                                     const uint8_t *tx, size_t tx_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** GET /cosmos/tx/v1beta1/txs/{hash}: *found is false (KG_OK) while the
+ *  transaction is in no block. A found tx may have failed: check out->code. */
+kg_err kg_chain_cosmos_rpc_get_tx(kg_chain_cosmos_rpc *c, kg_chain_cosmos_tx_result *out, bool *found,
+                                  const char *txhash) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+/** Poll get_tx every poll_ms until max_wait_ms has passed. Returns KG_OK
+ *  (in a block with code 0) | KG_ERR_NOT_FOUND (not in a block in time) |
+ *  KG_ERR_BAD_INPUT (in a block, failed: code and raw_log in the detail and
+ *  in out) | the call's error. */
+kg_err kg_chain_cosmos_rpc_wait_tx(kg_chain_cosmos_rpc *c, kg_chain_cosmos_tx_result *out, const char *txhash,
+                                   long poll_ms, long max_wait_ms) KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** The transaction hash the chain uses: upper-case hex of SHA256(TxRaw bytes). */
+void kg_chain_cosmos_tx_hash(char out[static KG_CHAIN_COSMOS_TXHASH_BYTES], const uint8_t *tx, size_t tx_len)
+    KG_NONNULL(1, 2);
+
 #endif

@@ -56,4 +56,48 @@ kg_err kg_chain_sol_transfer_sign(uint8_t *out, size_t out_cap, size_t *out_len,
  *  kg_b64_encode of the same bytes. */
 kg_err kg_chain_sol_tx_base58(char *out, size_t out_cap, const uint8_t *tx, size_t tx_len) KG_WARN_UNUSED KG_NONNULL(1, 3);
 
+/* ================================================== JSON-RPC client
+ * A client of a Solana node's JSON-RPC API (solana_rpc.c, over the JSON-RPC
+ * 2.0 transport of eth_rpc.c: libcurl + jansson, not in firmware builds).
+ * Reads use commitment "confirmed". Not thread-safe: one per thread.
+ * Errors: KG_ERR_NETWORK (connection, timeout, HTTP status) |
+ * KG_ERR_BAD_JSON (a reply that is not what the method documents) |
+ * KG_ERR_BAD_INPUT (the node answered with an error object: its code and
+ * message are in the detail, e.g. a failed preflight simulation). */
+
+typedef struct kg_chain_sol_rpc kg_chain_sol_rpc;
+
+typedef enum {
+    KG_CHAIN_SOL_TX_UNKNOWN = 0,  /* the node has not seen it (yet) */
+    KG_CHAIN_SOL_TX_PROCESSED,
+    KG_CHAIN_SOL_TX_CONFIRMED,
+    KG_CHAIN_SOL_TX_FINALIZED,
+    KG_CHAIN_SOL_TX_FAILED        /* in a block with an error: fee paid, transfer not done */
+} kg_chain_sol_tx_status;
+
+/** New client for url (http or https) with a per-request timeout in ms (0 = 10 s). */
+kg_err kg_chain_sol_rpc_new(kg_chain_sol_rpc **out, const char *url, long timeout_ms) KG_WARN_UNUSED KG_NONNULL(1, 2);
+void kg_chain_sol_rpc_free(kg_chain_sol_rpc *c);
+/** getBalance: lamports held by pub. */
+kg_err kg_chain_sol_rpc_get_balance(kg_chain_sol_rpc *c, uint64_t *lamports, const uint8_t pub[static 32])
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** getLatestBlockhash: the blockhash and the last block height at which a
+ *  transaction using it is still accepted (last_valid may be NULL). */
+kg_err kg_chain_sol_rpc_latest_blockhash(kg_chain_sol_rpc *c, uint8_t hash[static 32], uint64_t *last_valid)
+    KG_WARN_UNUSED KG_NONNULL(1, 2);
+/** sendTransaction (encoding base64, preflight simulation at "confirmed"):
+ *  sig gets the signature (transaction id) the node reports. */
+kg_err kg_chain_sol_rpc_send_tx(kg_chain_sol_rpc *c, uint8_t sig[static 64], const uint8_t *tx, size_t tx_len)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** getSignatureStatuses of one signature. err (may be NULL, err_cap bytes)
+ *  gets the transaction's error as compact JSON when *out is FAILED. */
+kg_err kg_chain_sol_rpc_signature_status(kg_chain_sol_rpc *c, kg_chain_sol_tx_status *out, char *err, size_t err_cap,
+                                         const uint8_t sig[static 64]) KG_WARN_UNUSED KG_NONNULL(1, 2, 5);
+/** Poll the status every poll_ms until it is confirmed or finalized, or
+ *  max_wait_ms has passed. Returns KG_OK | KG_ERR_NOT_FOUND (not confirmed
+ *  in time) | KG_ERR_BAD_INPUT (it failed: the error is in the detail) |
+ *  the call's error. */
+kg_err kg_chain_sol_rpc_wait_confirmed(kg_chain_sol_rpc *c, const uint8_t sig[static 64], long poll_ms,
+                                       long max_wait_ms) KG_WARN_UNUSED KG_NONNULL(1, 2);
+
 #endif
