@@ -33,9 +33,11 @@
 #define RECEIPT_POLL_MS 250
 
 #define ETH_TX_OPTS \
-    {"chain", KG_OPT_STR, "<chain>", true, "eth (also evm or an EVM chain id such as 1 or 31337)."}, \
+    {"chain", KG_OPT_STR, "<chain>", true, \
+     "eth (also evm or an EVM chain id such as 1 or 31337); send also btc, cosmos, solana."}, \
     KG_WALLET_OPT_INDEX, KG_WALLET_OPT_PATH, \
-    {"rpc", KG_OPT_STR, "<url>", false, "JSON-RPC URL of the chain's node, e.g. http://127.0.0.1:8545."}, \
+    {"rpc", KG_OPT_STR, "<url>", false, \
+     "The node: eth/solana JSON-RPC URL, btc Esplora API base URL, cosmos LCD REST URL."}, \
     {"to", KG_OPT_STR, "<address>", false, "Recipient address (0x..., EIP-55 checked when mixed case)."}, \
     {"amount", KG_OPT_STR, "<amount>", false, \
      "ETH in ether (\"1.5\"), or with a unit suffix (\"1000wei\", \"2gwei\"); with --token, token base units."}, \
@@ -84,8 +86,9 @@ const kg_cli_opt kg_opts_wallet_sign_tx[] = {
 };
 const kg_cli_opt kg_opts_wallet_balance[] = {
     KG_WALLET_OPT_NAME,
-    {"chain", KG_OPT_STR, "<chain>", true, "eth (also evm or an EVM chain id)."},
-    {"rpc", KG_OPT_STR, "<url>", true, "JSON-RPC URL of the chain's node."},
+    {"chain", KG_OPT_STR, "<chain>", true, "eth (also evm or an EVM chain id), btc, cosmos or solana."},
+    {"rpc", KG_OPT_STR, "<url>", true,
+     "The node: eth/solana JSON-RPC URL, btc Esplora API base URL, cosmos LCD REST URL."},
     KG_WALLET_OPT_INDEX, KG_WALLET_OPT_PATH,
     {"token", KG_OPT_STR, "<address>", false, "Print the balance of this ERC-20 token instead of ETH."},
     {"type", KG_OPT_STR, "<types>", false,

@@ -229,15 +229,22 @@ static const kg_cli_cmd commands[] = {
      "  The first Ethereum address:" E "wallet address --name main --chain eth\n\n"
      "  A Taproot address on regtest:" E "wallet address --name main --chain btc --type p2tr --network regtest",
      kg_opts_wallet_address, 0, 0, true},
-    {"wallet balance", kg_cmd_wallet_balance, "Print an address's ETH or ERC-20 balance", "",
-     "  Ask an EVM node for the balance of the wallet's address at --index: wei, or token\n"
-     "  base units with --token. Exits 2 when the node cannot be reached.\n\n"
-     "  ETH on a local node:" E "wallet balance --name main --chain eth --rpc http://127.0.0.1:8545",
+    {"wallet balance", kg_cmd_wallet_balance, "Print a wallet's balance on a chain", "",
+     "  Ask the chain's node for the wallet's balance in base units: eth wei (or token units\n"
+     "  with --token) of the address at --index over JSON-RPC; btc satoshis of every used\n"
+     "  address (gap limit 20) over an Esplora API; cosmos --denom units over the LCD REST\n"
+     "  API; solana lamports over JSON-RPC. Exits 2 when the node cannot be reached.\n\n"
+     "  ETH on a local node:" E "wallet balance --name main --chain eth --rpc http://127.0.0.1:8545\n\n"
+     "  Bitcoin through an Esplora API:" E
+     "wallet balance --name main --chain btc --network regtest --rpc http://127.0.0.1:3002/api",
      kg_opts_wallet_balance, 0, 0, true},
-    {"wallet send", kg_cmd_wallet_send, "Send ETH, an ERC-20 or an ERC-721 token", "",
-     "  Build, sign and broadcast a transaction (EIP-1559 by default; nonce, fees, gas and\n"
-     "  chain id from the node unless given), wait up to 60 s for its receipt and print\n"
-     "  the tx hash. Exits 2 when the node refuses it or it reverts.\n\n"
+    {"wallet send", kg_cmd_wallet_send, "Build, sign and broadcast a payment", "",
+     "  Build, sign and broadcast a transaction and print its hash (txid, signature).\n"
+     "  eth: ETH, an ERC-20 (--token) or an ERC-721 (--nft), EIP-1559 by default, nonce,\n"
+     "  fees, gas and chain id from the node unless given; waits up to 60 s for the receipt.\n"
+     "  btc: coin selection at --fee-rate over the wallet's UTXOs, change to a fresh change\n"
+     "  address, RBF unless --no-rbf. cosmos: MsgSend of --amount --denom. solana: a\n"
+     "  system transfer of --lamports. Exits 2 when the node refuses it or it reverts.\n\n"
      "  Send 0.5 ETH:" E "wallet send --name main --chain eth --rpc http://127.0.0.1:8545 --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --amount 0.5\n\n"
      "  Send 100 base units of a token:" E
      "wallet send --name main --chain eth --rpc $RPC --to $TO --token $TOKEN --amount 100",
