@@ -31,6 +31,13 @@
  * that uses BIGNUM (Lagrange coefficients, b, e, tweak accumulators) is
  * public. No allocation other than OpenSSL BN_CTX scratch space.
  *
+ * Deviations, both forced or harmless: the nonce coefficient b hashes
+ * bytes(4, 4u) (the byte length of the sorted identifiers) where the BIP
+ * text says bytes(4, u), because the BIP's published vectors are generated
+ * that way; Sign also refuses a secshare whose pubshare is listed at a
+ * different identifier's position than my_id (the BIP checks the two
+ * memberships separately).
+ *
  * Thread safety: functions share only a read-only, randomised
  * libsecp256k1 context created once; a session's data is the caller's. */
 #ifndef KASHGUARD_MPC_FROST_TR_H
