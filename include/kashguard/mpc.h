@@ -7,5 +7,6 @@
 #include "mpc/frost.h"
 #include "mpc/frost_tr.h"
 #include "mpc/net.h"
+#include "mpc/node.h"
 
 #endif

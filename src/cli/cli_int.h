@@ -213,6 +213,13 @@ int kg_cmd_wallet_sign_tx(kg_cli *cli);
 int kg_cmd_wallet_sign_message(kg_cli *cli);
 int kg_cmd_wallet_sign_typed_data(kg_cli *cli);
 int kg_cmd_wallet_psbt_sign(kg_cli *cli);
+int kg_cmd_mpc_ca_init(kg_cli *cli);
+int kg_cmd_mpc_node_cert(kg_cli *cli);
+int kg_cmd_mpc_keygen(kg_cli *cli);
+int kg_cmd_mpc_sign(kg_cli *cli);
+int kg_cmd_mpc_node(kg_cli *cli);
+extern const kg_cli_opt kg_opts_mpc_ca_init[], kg_opts_mpc_node_cert[], kg_opts_mpc_keygen[],
+    kg_opts_mpc_sign[], kg_opts_mpc_node[];
 
 /* Option tables of each group (defined next to their handlers). */
 extern const kg_cli_opt kg_opts_server[], kg_opts_operator_init[], kg_opts_operator_unseal[],

@@ -1,0 +1,149 @@
+/* KashGuard mpc layer: MPC node processes (`kashguard mpc-node`) and the
+ * coordinator that drives them over mutual TLS (mpc/net.h).
+ *
+ * Wire protocol (node_proto.c). Every frame on a coordinator<->node
+ * connection is one message:
+ *
+ *   offset size  field
+ *     0     1    version (1)
+ *     1     1    type (KG_MPC_NODE_*; a response has the request's type
+ *                | 0x80, or KG_MPC_NODE_ERROR)
+ *     2     1    scheme (kg_mpc_group_id, nonzero)
+ *     3     1    reserved, 0
+ *     4    32    session id
+ *    36     4    body length (u32 BE) = total - 40
+ *    40     -    body
+ *
+ * Only the coordinator (party 0, checked from its TLS certificate) may talk
+ * to a node. Node-to-node data never appears in clear: DKG round-1 messages
+ * are net.h broadcast envelopes signed by their sender, DKG round-2 shares
+ * are point-to-point envelopes sealed to their receiver (the coordinator
+ * relays them and cannot read them); a node checks every envelope against
+ * the registry's keys and its replay window. Bodies (lists are a u16 count
+ * then entries; blobs a u32 length then bytes; ids u16 BE):
+ *
+ *   DKG_ROUND1 req: t u16, n u16, key id blob, n x {id, box 32, sign 32}
+ *              rsp: blob round-1 broadcast envelope
+ *   DKG_ROUND2 req: list of blobs (the others' round-1 envelopes)
+ *              rsp: list of blobs (sealed round-2 envelopes, one per other)
+ *   DKG_FINISH req: list of blobs (round-2 envelopes addressed to me)
+ *              rsp: group public key (P), my public share (P)
+ *   SIGN_COMMIT req: key id blob     rsp: commitment (2 + 2P)
+ *   SIGN_SHARE req: key id blob, message blob, list of commitments (2 + 2P)
+ *              rsp: signature share (34)
+ *   ERROR rsp: u16 kg_err code, then the detail text (no NUL)
+ *
+ * Node ids are the FROST identifiers; a t-of-n DKG uses nodes 1..n. */
+#ifndef KASHGUARD_MPC_NODE_H
+#define KASHGUARD_MPC_NODE_H
+
+#include "frost.h"
+#include "net.h"
+
+#define KG_MPC_NODE_VERSION 1
+#define KG_MPC_NODE_HEADER_BYTES 40
+#define KG_MPC_NODE_KEY_ID_MAX 64
+
+enum {
+    KG_MPC_NODE_DKG_ROUND1 = 0x10,
+    KG_MPC_NODE_DKG_ROUND2 = 0x11,
+    KG_MPC_NODE_DKG_FINISH = 0x12,
+    KG_MPC_NODE_SIGN_COMMIT = 0x20,
+    KG_MPC_NODE_SIGN_SHARE = 0x21,
+    KG_MPC_NODE_RESPONSE = 0x80,
+    KG_MPC_NODE_ERROR = 0xFF
+};
+
+/** A decoded message; body points into the decoded buffer. */
+typedef struct {
+    uint8_t type;
+    uint8_t scheme;
+    uint8_t session[KG_MPC_NET_SESSION_ID_BYTES];
+    const uint8_t *body;
+    size_t body_len;
+} kg_mpc_node_msg;
+
+/** Encode m into *out (new buffer). KG_OK | KG_ERR_BAD_INPUT (unknown type,
+ *  scheme 0) | KG_ERR_TOO_LARGE | KG_ERR_NOMEM. */
+kg_err kg_mpc_node_msg_encode(kg_bytes *out, const kg_mpc_node_msg *m) KG_WARN_UNUSED;
+/** Parse untrusted bytes: version, reserved 0, known type, scheme a valid
+ *  group (any for ERROR), exact length. KG_OK | KG_ERR_BAD_INPUT (*out zeroed). */
+kg_err kg_mpc_node_msg_decode(kg_mpc_node_msg *out, const uint8_t *in, size_t len) KG_WARN_UNUSED;
+/** An ERROR response for session carrying err and its current detail. */
+kg_err kg_mpc_node_error_encode(kg_bytes *out, const uint8_t session[static KG_MPC_NET_SESSION_ID_BYTES],
+                                kg_err err, const char *detail) KG_WARN_UNUSED;
+/** Read an ERROR body: sets the thread's detail to "node <node>: <text>" and
+ *  returns the error code it carries (KG_ERR_BAD_INPUT if malformed). */
+kg_err kg_mpc_node_error_decode(const kg_mpc_node_msg *m, uint32_t node);
+
+/** Body reader over untrusted bytes (every read bounds-checked). */
+typedef struct {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+} kg_mpc_node_rd;
+void kg_mpc_node_rd_init(kg_mpc_node_rd *r, const uint8_t *p, size_t len);
+uint16_t kg_mpc_node_rd_u16(kg_mpc_node_rd *r);
+/** Bytes of a u32-length blob (at most max); NULL and r->bad on error. */
+const uint8_t *kg_mpc_node_rd_blob(kg_mpc_node_rd *r, size_t *len, size_t max);
+const uint8_t *kg_mpc_node_rd_fixed(kg_mpc_node_rd *r, size_t len);
+/** KG_OK when nothing is left and no read failed, else KG_ERR_BAD_INPUT. */
+kg_err kg_mpc_node_rd_end(const kg_mpc_node_rd *r, const char *what) KG_WARN_UNUSED;
+
+/** Body writer (growing buffer; the first failure sticks). */
+typedef struct {
+    kg_bytes b;
+    size_t cap;
+    bool bad;
+} kg_mpc_node_wr;
+void kg_mpc_node_wr_u16(kg_mpc_node_wr *w, uint16_t v);
+void kg_mpc_node_wr_blob(kg_mpc_node_wr *w, const uint8_t *p, size_t len);
+void kg_mpc_node_wr_fixed(kg_mpc_node_wr *w, const uint8_t *p, size_t len);
+/** KG_OK | KG_ERR_NOMEM (the buffer is freed). */
+kg_err kg_mpc_node_wr_done(kg_mpc_node_wr *w) KG_WARN_UNUSED;
+
+/* ------------------------------------------------------- node (node.c) */
+
+typedef struct {
+    const char *data_dir;      /* kg_store node.db and seal.key (created 0600) */
+    const char *listen;        /* "127.0.0.1:7401" */
+    const char *ca_cert, *cert, *key;
+    const char *envelope_key;  /* 64-byte kg_mpc_net_keys secret file */
+    uint16_t id;               /* must equal the certificate's party id */
+} kg_mpc_node_config;
+
+/** Run a node until *stop becomes nonzero (checked every second). Prints
+ *  "listening on <addr>" to stderr once ready. Returns KG_OK after a stop,
+ *  or the error that prevented the start. */
+kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop) KG_WARN_UNUSED;
+
+/* ------------------------------------------------ coordinator (coord.c) */
+
+/** The coordinator's directory (from `kashguard mpc ca-init`): ca.pem,
+ *  ca.key, coordinator.pem, coordinator.key, nodes/<id>.pub (64 bytes,
+ *  X25519 || Ed25519 envelope public keys, written by node enrolment) and
+ *  keys/<key id>.json (the key records). */
+kg_err kg_mpc_coord_ca_init(const char *dir) KG_WARN_UNUSED;
+/** Issue node id's certificate and key (out_dir/node.pem, node.key), its
+ *  envelope keys (out_dir/envelope.key 0600, envelope.pub) and register
+ *  the public keys in dir/nodes/<id>.pub. */
+kg_err kg_mpc_coord_node_enroll(const char *dir, uint16_t id, const char *out_dir) KG_WARN_UNUSED;
+
+typedef struct {
+    uint16_t id;
+    char addr[128];
+} kg_mpc_coord_node;
+
+/** Distributed key generation across nodes[0..n-1] (ids exactly 1..n in any
+ *  order) with threshold t. Writes the key record and returns its id
+ *  (key_id, NUL-terminated) and the group public key. */
+kg_err kg_mpc_coord_keygen(char key_id[static KG_MPC_NODE_KEY_ID_MAX + 1], uint8_t *pub, size_t *pub_len,
+                           const char *dir, kg_mpc_group_id g, unsigned t,
+                           const kg_mpc_coord_node *nodes, size_t n) KG_WARN_UNUSED;
+/** Sign msg with key_id using the first t nodes that accept a connection.
+ *  KG_ERR_NETWORK when fewer than t are reachable; KG_ERR_VERIFY naming
+ *  the culprits when a share is bad. */
+kg_err kg_mpc_coord_sign(uint8_t sig[static KG_MPC_FROST_SIG_MAX_BYTES], size_t *sig_len,
+                         const char *dir, const char *key_id, const uint8_t *msg, size_t msg_len) KG_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,192 @@
+/* `kashguard mpc ca-init|node-cert|keygen|sign` and `kashguard mpc-node`.
+ *
+ * All local: the coordinator commands call the coordinator library
+ * (mpc/node.h, src/mpc/coord*.c) on a coordinator directory made by
+ * `mpc ca-init` (private CA, coordinator certificate, node registry, key
+ * records); `mpc-node` runs one MPC party in the foreground until SIGINT or
+ * SIGTERM (kg_mpc_node_run). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kashguard/mpc.h"
+#include "cli_int.h"
+
+#define OPT_CA_DIR {"ca-dir", KG_OPT_STR, "<dir>", true, "The coordinator directory made by `mpc ca-init`."}
+#define OPT_END {NULL, 0, NULL, false, NULL}
+
+const kg_cli_opt kg_opts_mpc_ca_init[] = {
+    {"dir", KG_OPT_STR, "<dir>", true, "Directory to create the CA and coordinator certificate in."},
+    OPT_END,
+};
+const kg_cli_opt kg_opts_mpc_node_cert[] = {
+    OPT_CA_DIR,
+    {"id", KG_OPT_STR, "<n>", true, "The node's party id (1..65535; a t-of-n key uses nodes 1..n)."},
+    {"out", KG_OPT_STR, "<dir>", true, "Directory for node.pem, node.key and envelope.key (all 0600)."},
+    OPT_END,
+};
+const kg_cli_opt kg_opts_mpc_keygen[] = {
+    OPT_CA_DIR,
+    {"nodes", KG_OPT_STR, "<id@host:port,...>", true, "The nodes of the key, e.g. 1@127.0.0.1:7401,2@..."},
+    {"threshold", KG_OPT_STR, "<t>", true, "How many nodes must take part in a signature (2..n)."},
+    {"scheme", KG_OPT_STR, "<name>", false,
+     "frost-ed25519 (the default), frost-ristretto255, frost-p256 or frost-secp256k1."},
+    {"json", KG_OPT_BOOL, NULL, false, "Print a JSON object."},
+    OPT_END,
+};
+const kg_cli_opt kg_opts_mpc_sign[] = {
+    OPT_CA_DIR,
+    {"key", KG_OPT_STR, "<key id>", true, "The MPC key id printed by `mpc keygen`."},
+    {"message", KG_OPT_STR, "<data>", true, "The message: @file, - (stdin) or literal text."},
+    {"json", KG_OPT_BOOL, NULL, false, "Print a JSON object."},
+    OPT_END,
+};
+const kg_cli_opt kg_opts_mpc_node[] = {
+    {"data", KG_OPT_STR, "<dir>", true, "Data directory: node.db (key shares) and seal.key, their sealing key (0600)."},
+    {"listen", KG_OPT_STR, "<host:port>", true, "Address to listen on, e.g. 127.0.0.1:7401."},
+    {"ca", KG_OPT_STR, "<file>", true, "The MPC CA certificate (ca.pem)."},
+    {"cert", KG_OPT_STR, "<file>", true, "This node's certificate (node.pem)."},
+    {"key", KG_OPT_STR, "<file>", true, "This node's TLS key (node.key)."},
+    {"envelope-key", KG_OPT_STR, "<file>", false,
+     "This node's envelope keys. The default is envelope.key next to --key."},
+    {"id", KG_OPT_STR, "<n>", true, "This node's party id (must match the certificate)."},
+    OPT_END,
+};
+
+int kg_cmd_mpc_ca_init(kg_cli *cli)
+{
+    const char *dir = kg_cli_str(cli, "dir");
+    kg_err err = kg_mpc_coord_ca_init(dir);
+    if (err) return kg_cli_local_error(cli, err);
+    fprintf(cli->out, "%s/ca.pem\n%s/coordinator.pem\n", dir, dir);
+    return KG_CLI_OK;
+}
+
+int kg_cmd_mpc_node_cert(kg_cli *cli)
+{
+    unsigned long id;
+    if (kg_cli_uint(cli, &id, "id", 0, 1, 65535)) return KG_CLI_LOCAL;
+    kg_err err = kg_mpc_coord_node_enroll(kg_cli_str(cli, "ca-dir"), (uint16_t)id, kg_cli_str(cli, "out"));
+    if (err) return kg_cli_local_error(cli, err);
+    fprintf(cli->out, "%s/node.pem\n", kg_cli_str(cli, "out"));
+    return KG_CLI_OK;
+}
+
+static int parse_nodes(kg_cli *cli, kg_mpc_coord_node *nodes, size_t *n, const char *spec)
+{
+    *n = 0;
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *at = memchr(p, '@', len);
+        char idbuf[8];
+        size_t il = at ? (size_t)(at - p) : 0;
+        if (*n >= KG_MPC_FROST_MAX_PARTICIPANTS || !at || il == 0 || il >= sizeof idbuf ||
+            len - il - 1 == 0 || len - il - 1 >= sizeof nodes[0].addr)
+            return kg_cli_usage_error(cli, "--nodes: '%.*s' is not id@host:port", (int)len, p);
+        memcpy(idbuf, p, il);
+        idbuf[il] = 0;
+        char *e;
+        unsigned long id = strtoul(idbuf, &e, 10);
+        if (*e || id == 0 || id > 65535) return kg_cli_usage_error(cli, "--nodes: bad node id '%s'", idbuf);
+        nodes[*n].id = (uint16_t)id;
+        memcpy(nodes[*n].addr, at + 1, len - il - 1);
+        nodes[*n].addr[len - il - 1] = 0;
+        (*n)++;
+        p += len + (end ? 1 : 0);
+    }
+    return *n ? KG_CLI_OK : kg_cli_usage_error(cli, "--nodes is empty");
+}
+
+int kg_cmd_mpc_keygen(kg_cli *cli)
+{
+    static kg_mpc_coord_node nodes[KG_MPC_FROST_MAX_PARTICIPANTS];
+    size_t n = 0;
+    unsigned long t;
+    kg_mpc_group_id g = KG_MPC_GROUP_ED25519;
+    const char *scheme = kg_cli_str(cli, "scheme");
+    signal(SIGPIPE, SIG_IGN);
+    if (parse_nodes(cli, nodes, &n, kg_cli_str(cli, "nodes"))) return KG_CLI_LOCAL;
+    if (kg_cli_uint(cli, &t, "threshold", 0, 2, n)) return KG_CLI_LOCAL;
+    kg_err err = scheme ? kg_mpc_frost_scheme_parse(&g, scheme) : KG_OK;
+    if (err) return kg_cli_local_error(cli, err);
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    uint8_t pub[KG_MPC_POINT_MAX_BYTES];
+    size_t pub_len = 0;
+    err = kg_mpc_coord_keygen(key_id, pub, &pub_len, kg_cli_str(cli, "ca-dir"), g, (unsigned)t, nodes, n);
+    if (err) {
+        fprintf(cli->err, "Error: %s\n", kg_err_detail(err));
+        return KG_CLI_REMOTE;
+    }
+    char b64[64];
+    kg_b64_encode(b64, pub, pub_len);
+    if (kg_cli_bool(cli, "json")) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "key_id", key_id, "public_key", b64, "scheme",
+                              kg_mpc_frost_scheme_name(g), "threshold", (int)t, "n", (int)n);
+        kg_cli_print_json(cli->out, o);
+        json_decref(o);
+    } else {
+        fprintf(cli->out, "key_id      %s\npublic_key  %s\n", key_id, b64);
+    }
+    return KG_CLI_OK;
+}
+
+int kg_cmd_mpc_sign(kg_cli *cli)
+{
+    kg_bytes msg = {0};
+    signal(SIGPIPE, SIG_IGN);
+    kg_err err = kg_cli_read_data(&msg, "message", kg_cli_str(cli, "message"));
+    if (err) return kg_cli_local_error(cli, err);
+    uint8_t sig[KG_MPC_FROST_SIG_MAX_BYTES];
+    size_t sig_len = 0;
+    err = kg_mpc_coord_sign(sig, &sig_len, kg_cli_str(cli, "ca-dir"), kg_cli_str(cli, "key"), msg.data, msg.len);
+    kg_bytes_free(&msg);
+    if (err) {
+        fprintf(cli->err, "Error: %s\n", kg_err_detail(err));
+        return err == KG_ERR_NOT_FOUND || err == KG_ERR_BAD_INPUT ? KG_CLI_LOCAL : KG_CLI_REMOTE;
+    }
+    char b64[128];
+    kg_b64_encode(b64, sig, sig_len);
+    if (kg_cli_bool(cli, "json")) {
+        json_t *o = json_pack("{s:s, s:s}", "key_id", kg_cli_str(cli, "key"), "signature", b64);
+        kg_cli_print_json(cli->out, o);
+        json_decref(o);
+    } else {
+        fprintf(cli->out, "%s\n", b64);
+    }
+    return KG_CLI_OK;
+}
+
+static volatile int node_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    node_stop = 1;
+}
+
+int kg_cmd_mpc_node(kg_cli *cli)
+{
+    unsigned long id;
+    if (kg_cli_uint(cli, &id, "id", 0, 1, 65535)) return KG_CLI_LOCAL;
+    char envkey[4096];
+    const char *ek = kg_cli_str(cli, "envelope-key");
+    if (!ek) {
+        const char *key = kg_cli_str(cli, "key"), *slash = strrchr(key, '/');
+        int dl = slash ? (int)(slash - key) : 1;
+        snprintf(envkey, sizeof envkey, "%.*s/envelope.key", dl, slash ? key : ".");
+        ek = envkey;
+    }
+    kg_mpc_node_config cfg = {.data_dir = kg_cli_str(cli, "data"), .listen = kg_cli_str(cli, "listen"),
+                              .ca_cert = kg_cli_str(cli, "ca"), .cert = kg_cli_str(cli, "cert"),
+                              .key = kg_cli_str(cli, "key"), .envelope_key = ek, .id = (uint16_t)id};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    node_stop = 0;
+    kg_err err = kg_mpc_node_run(&cfg, &node_stop);
+    return err ? kg_cli_local_error(cli, err) : KG_CLI_OK;
+}
