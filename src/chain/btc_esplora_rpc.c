@@ -1,4 +1,5 @@
-/* A client of the Esplora REST API (libcurl + jansson): the HTTP interface of
+/* A client of the Esplora REST API (jansson; libcurl through
+ * http_rpc.c): the HTTP interface of
  * Blockstream's esplora/electrs and of mempool.space, which wallets use
  * instead of a full node's RPC. KashGuard runs no Bitcoin node; any Esplora
  * endpoint (public or your own electrs next to bitcoind) gives balances,
@@ -22,8 +23,8 @@
  * cannot make sums wrap. Server/CLI only: the name ends in _rpc.c, which
  * firmware builds leave out. */
 #include "btc_esplora_int.h"
+#include "http_int.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,52 +33,27 @@
 #define MAX_URL 2048
 
 struct kg_chain_btc_esplora {
-    CURL *curl;
+    kg_chain_http *http;
     char *base;
-    long timeout_ms;
 };
-
-typedef struct {
-    char *data;
-    size_t len;
-    bool too_big;
-} reply_buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    reply_buf *r = arg;
-    size_t add = size * n;
-    if (r->len + add > MAX_REPLY) {
-        r->too_big = true;
-        return 0;
-    }
-    char *d = realloc(r->data, r->len + add + 1);
-    if (d == NULL)
-        return 0;
-    memcpy(d + r->len, p, add);
-    r->len += add;
-    d[r->len] = '\0';
-    r->data = d;
-    return add;
-}
 
 kg_err kg_chain_btc_esplora_new(kg_chain_btc_esplora **out, const char *base_url, long timeout_ms)
 {
     *out = NULL;
-    if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)
+    if (!kg_chain_http_url_ok(base_url))
         return kg_err_set(KG_ERR_BAD_INPUT, "the Esplora API URL must start with http:// or https:// "
                           "(e.g. http://127.0.0.1:3002/api)");
     size_t n = strlen(base_url);
     if (n > MAX_URL - 200 || strpbrk(base_url, " \t\r\n?#") != NULL)
         return kg_err_set(KG_ERR_BAD_INPUT, "the Esplora API URL is too long or has spaces, '?' or '#'");
     kg_chain_btc_esplora *c = calloc(1, sizeof *c);
-    if (c == NULL || (c->base = strdup(base_url)) == NULL || (c->curl = curl_easy_init()) == NULL) {
+    if (c == NULL || (c->base = strdup(base_url)) == NULL ||
+        kg_chain_http_new(&c->http, timeout_ms > 0 ? timeout_ms : 15000) != KG_OK) {
         kg_chain_btc_esplora_free(c);
         return kg_err_set(KG_ERR_NOMEM, "cannot create the Esplora client");
     }
     while (n > 0 && c->base[n - 1] == '/')
         c->base[--n] = '\0';
-    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 15000;
     *out = c;
     return KG_OK;
 }
@@ -86,8 +62,7 @@ void kg_chain_btc_esplora_free(kg_chain_btc_esplora *c)
 {
     if (c == NULL)
         return;
-    if (c->curl != NULL)
-        curl_easy_cleanup(c->curl);
+    kg_chain_http_free(c->http);
     free(c->base);
     free(c);
 }
@@ -97,48 +72,23 @@ void kg_chain_btc_esplora_free(kg_chain_btc_esplora *c)
  * Only transport failures are errors here; statuses are the caller's. */
 static kg_err request(kg_chain_btc_esplora *c, char **reply, long *status, const char *path, const char *body)
 {
-    reply_buf r = { 0 };
-    char url[MAX_URL], errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *h = NULL;
-    CURL *cu = c->curl;
+    static const char *const text_plain[] = { "Content-Type: text/plain", NULL };
+    char url[MAX_URL];
+    size_t len = 0;
     *reply = NULL;
     *status = 0;
     if ((size_t)snprintf(url, sizeof url, "%s%s", c->base, path) >= sizeof url)
         return kg_err_set(KG_ERR_BAD_INPUT, "the request URL is too long");
-    curl_easy_reset(cu);
-    curl_easy_setopt(cu, CURLOPT_URL, url);
-    curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(cu, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, errbuf);
-    if (body != NULL) {
-        h = curl_slist_append(NULL, "Content-Type: text/plain");
-        curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body);
-    }
-    CURLcode cc = curl_easy_perform(cu);
-    curl_slist_free_all(h);
-    curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, status);
-    kg_err err = KG_OK;
-    if (r.too_big)
-        err = kg_err_set(KG_ERR_BAD_JSON, "%s: the reply is larger than %u bytes", path, MAX_REPLY);
-    else if (cc == CURLE_OPERATION_TIMEDOUT)
-        err = kg_err_set(KG_ERR_NETWORK, "%s: no answer from %s within %ld ms", path, c->base, c->timeout_ms);
-    else if (cc != CURLE_OK)
-        err = kg_err_set(KG_ERR_NETWORK, "cannot reach the Esplora API at %s: %s", c->base,
-                         errbuf[0] ? errbuf : curl_easy_strerror(cc));
-    else if (r.data == NULL && (r.data = calloc(1, 1)) == NULL)
-        err = kg_err_set(KG_ERR_NOMEM, "out of memory");
-    if (err != KG_OK) {
-        free(r.data);
+    const kg_chain_http_req req = {
+        .label = path, .url = url, .server = c->base, .api = "the Esplora API",
+        .headers = body != NULL ? text_plain : NULL, .body = body, .max_reply = MAX_REPLY,
+    };
+    kg_err err = kg_chain_http_request(c->http, status, reply, &len, &req);
+    if (err == KG_OK && *reply == NULL && (*reply = calloc(1, 1)) == NULL) {
         *status = 0;
-        return err;
+        err = kg_err_set(KG_ERR_NOMEM, "out of memory");
     }
-    *reply = r.data;
-    return KG_OK;
+    return err;
 }
 
 /* The node's text for an error message: first 300 bytes, CR/LF and other

@@ -1,4 +1,4 @@
-/* A client of a Cosmos SDK node's REST API (libcurl + jansson).
+/* A client of a Cosmos SDK node's REST API (jansson; libcurl through http_rpc.c).
  *
  * The REST API ("LCD", port 1317) is the gRPC-gateway of the SDK's query
  * and tx services (cosmos-sdk proto/cosmos/{auth,bank,tx}/v1beta1/
@@ -22,9 +22,9 @@
  * request has a total timeout. Server/CLI side only (the "_rpc" suffix
  * keeps the file out of firmware builds). */
 #include "cosmos_rpc_int.h"
+#include "http_int.h"
 #include <kashguard/crypto.h>
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,48 +34,23 @@
 #define GRPC_NOT_FOUND 5
 
 struct kg_chain_cosmos_rpc {
-    CURL *curl;
+    kg_chain_http *http;
     char *base;      /* URL without trailing '/' */
-    long timeout_ms;
 };
-
-typedef struct {
-    char *data;
-    size_t len;
-    bool too_big;
-} reply_buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    reply_buf *r = arg;
-    size_t add = size * n;
-    if (add > MAX_REPLY - r->len) {
-        r->too_big = true;
-        return 0;
-    }
-    char *d = realloc(r->data, r->len + add + 1);
-    if (d == NULL)
-        return 0;
-    memcpy(d + r->len, p, add);
-    r->len += add;
-    d[r->len] = '\0';
-    r->data = d;
-    return add;
-}
 
 kg_err kg_chain_cosmos_rpc_new(kg_chain_cosmos_rpc **out, const char *url, long timeout_ms)
 {
     *out = NULL;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    if (!kg_chain_http_url_ok(url))
         return kg_err_set(KG_ERR_BAD_INPUT, "node URL must start with http:// or https://");
     kg_chain_cosmos_rpc *c = calloc(1, sizeof *c);
-    if (c == NULL || (c->base = strdup(url)) == NULL || (c->curl = curl_easy_init()) == NULL) {
+    if (c == NULL || (c->base = strdup(url)) == NULL ||
+        kg_chain_http_new(&c->http, timeout_ms > 0 ? timeout_ms : 10000) != KG_OK) {
         kg_chain_cosmos_rpc_free(c);
         return kg_err_set(KG_ERR_NOMEM, "cannot create the REST client");
     }
     for (size_t n = strlen(c->base); n > 8 && c->base[n - 1] == '/'; n--)
         c->base[n - 1] = '\0';
-    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
     *out = c;
     return KG_OK;
 }
@@ -84,8 +59,7 @@ void kg_chain_cosmos_rpc_free(kg_chain_cosmos_rpc *c)
 {
     if (c == NULL)
         return;
-    if (c->curl != NULL)
-        curl_easy_cleanup(c->curl);
+    kg_chain_http_free(c->http);
     free(c->base);
     free(c);
 }
@@ -103,43 +77,20 @@ static void copy_clean(char *out, size_t cap, const char *s)
  * On KG_OK *reply is the JSON object of a 2xx answer. */
 static kg_err request(kg_chain_cosmos_rpc *c, json_t **reply, const char *what, const char *path, const char *body)
 {
-    reply_buf r = { 0 };
-    char errbuf[CURL_ERROR_SIZE] = "";
+    static const char *const headers[] = { "Content-Type: application/json", "Accept: application/json", NULL };
     long status = 0;
-    size_t ulen = strlen(c->base) + strlen(path) + 1;
-    char *url = malloc(ulen);
+    size_t ulen = strlen(c->base) + strlen(path) + 1, len = 0;
+    char *url = malloc(ulen), *text = NULL;
     *reply = NULL;
     if (url == NULL)
         return kg_err_set(KG_ERR_NOMEM, "%s: out of memory", what);
     snprintf(url, ulen, "%s%s", c->base, path);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Accept: application/json");
-    CURL *cu = c->curl;
-    curl_easy_reset(cu);
-    curl_easy_setopt(cu, CURLOPT_URL, url);
-    curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-    if (body != NULL)
-        curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(cu, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, errbuf);
-    CURLcode cc = curl_easy_perform(cu);
-    curl_slist_free_all(h);
-    curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
-    kg_err err = KG_OK;
-    if (r.too_big)
-        err = kg_err_set(KG_ERR_BAD_JSON, "%s: the node's reply is larger than %u bytes", what, MAX_REPLY);
-    else if (cc == CURLE_OPERATION_TIMEDOUT)
-        err = kg_err_set(KG_ERR_NETWORK, "%s: no answer from %s within %ld ms", what, c->base, c->timeout_ms);
-    else if (cc != CURLE_OK)
-        err = kg_err_set(KG_ERR_NETWORK, "%s: cannot reach %s: %s", what, c->base,
-                         errbuf[0] ? errbuf : curl_easy_strerror(cc));
-    json_t *j = (err == KG_OK && r.data != NULL) ? json_loadb(r.data, r.len, 0, NULL) : NULL;
-    free(r.data);
+    const kg_chain_http_req req = {
+        .label = what, .url = url, .server = c->base, .headers = headers, .body = body, .max_reply = MAX_REPLY,
+    };
+    kg_err err = kg_chain_http_request(c->http, &status, &text, &len, &req);
+    json_t *j = (err == KG_OK && text != NULL) ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
     free(url);
     if (err != KG_OK)
         return err;
@@ -189,12 +140,12 @@ static bool get_u64(uint64_t *out, const json_t *v)
 /* "/prefix" + escaped seg + suffix (malloc'd; NULL on OOM). */
 static char *path_of(kg_chain_cosmos_rpc *c, const char *prefix, const char *seg, const char *suffix)
 {
-    char *e = curl_easy_escape(c->curl, seg, 0);
+    char *e = kg_chain_http_escape(c->http, seg);
     size_t n = strlen(prefix) + (e ? strlen(e) : 0) + strlen(suffix) + 1;
     char *p = e ? malloc(n) : NULL;
     if (p != NULL)
         snprintf(p, n, "%s%s%s", prefix, e, suffix);
-    curl_free(e);
+    free(e);
     return p;
 }
 
@@ -264,7 +215,7 @@ kg_err kg_chain_cosmos_rpc_balance(kg_chain_cosmos_rpc *c, char out[static KG_CH
     static const char what[] = "balance query (/cosmos/bank/v1beta1/balances)";
     json_t *r = NULL;
     out[0] = '\0';
-    char *d = curl_easy_escape(c->curl, denom, 0);
+    char *d = kg_chain_http_escape(c->http, denom);
     char *p = NULL;
     if (d != NULL) {
         static const char q[] = "/by_denom?denom=";
@@ -276,7 +227,7 @@ kg_err kg_chain_cosmos_rpc_balance(kg_chain_cosmos_rpc *c, char out[static KG_CH
         }
         free(suffix);
     }
-    curl_free(d);
+    free(d);
     if (p == NULL)
         return kg_err_set(KG_ERR_NOMEM, "%s: out of memory", what);
     kg_err err = request(c, &r, what, p, NULL);

@@ -1,4 +1,4 @@
-/* An Ethereum JSON-RPC 2.0 client over HTTP(S) (libcurl + jansson).
+/* An Ethereum JSON-RPC 2.0 client over HTTP(S) (jansson; libcurl through http_rpc.c).
  *
  * One POST per call: {"jsonrpc":"2.0","id":N,"method":..,"params":[..]}.
  * The reply is {"jsonrpc":"2.0","id":N,"result":..} or, when the node
@@ -15,8 +15,8 @@
  * a total timeout. This file is server/CLI side only: the firmware never
  * talks to a node. */
 #include "eth_int.h"
+#include "http_int.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,47 +25,22 @@
 #define MAX_REPLY (16u << 20)
 
 struct kg_chain_eth_rpc {
-    CURL *curl;
+    kg_chain_http *http;
     char *url;
-    long timeout_ms;
     json_int_t next_id;
 };
-
-typedef struct {
-    char *data;
-    size_t len;
-    bool too_big;
-} reply_buf;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    reply_buf *r = arg;
-    size_t add = size * n;
-    if (r->len + add > MAX_REPLY) {
-        r->too_big = true;
-        return 0;
-    }
-    char *d = realloc(r->data, r->len + add + 1);
-    if (d == NULL)
-        return 0;
-    memcpy(d + r->len, p, add);
-    r->len += add;
-    d[r->len] = '\0';
-    r->data = d;
-    return add;
-}
 
 kg_err kg_chain_eth_rpc_new(kg_chain_eth_rpc **out, const char *url, long timeout_ms)
 {
     *out = NULL;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    if (!kg_chain_http_url_ok(url))
         return kg_err_set(KG_ERR_BAD_INPUT, "node URL must start with http:// or https://");
     kg_chain_eth_rpc *c = calloc(1, sizeof *c);
-    if (c == NULL || (c->url = strdup(url)) == NULL || (c->curl = curl_easy_init()) == NULL) {
+    if (c == NULL || (c->url = strdup(url)) == NULL ||
+        kg_chain_http_new(&c->http, timeout_ms > 0 ? timeout_ms : 10000) != KG_OK) {
         kg_chain_eth_rpc_free(c);
         return kg_err_set(KG_ERR_NOMEM, "cannot create the JSON-RPC client");
     }
-    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
     c->next_id = 1;
     *out = c;
     return KG_OK;
@@ -75,8 +50,7 @@ void kg_chain_eth_rpc_free(kg_chain_eth_rpc *c)
 {
     if (c == NULL)
         return;
-    if (c->curl != NULL)
-        curl_easy_cleanup(c->curl);
+    kg_chain_http_free(c->http);
     free(c->url);
     free(c);
 }
@@ -84,41 +58,21 @@ void kg_chain_eth_rpc_free(kg_chain_eth_rpc *c)
 /* POST body; *reply gets the parsed JSON (any HTTP status with a JSON body). */
 static kg_err post(kg_chain_eth_rpc *c, json_t **reply, long *status, const char *method, const char *body)
 {
-    reply_buf r = { 0 };
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    CURL *cu = c->curl;
-    curl_easy_reset(cu);
-    curl_easy_setopt(cu, CURLOPT_URL, c->url);
-    curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-    curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(cu, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, errbuf);
-    CURLcode cc = curl_easy_perform(cu);
-    curl_slist_free_all(h);
-    *status = 0;
-    curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, status);
-    kg_err err = KG_OK;
-    if (r.too_big)
-        err = kg_err_set(KG_ERR_BAD_JSON, "%s: the node's reply is larger than %u bytes", method, MAX_REPLY);
-    else if (cc == CURLE_OPERATION_TIMEDOUT)
-        err = kg_err_set(KG_ERR_NETWORK, "%s: no answer from %s within %ld ms", method, c->url, c->timeout_ms);
-    else if (cc != CURLE_OK)
-        err = kg_err_set(KG_ERR_NETWORK, "%s: cannot reach %s: %s", method, c->url,
-                         errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    static const char *const headers[] = { "Content-Type: application/json", NULL };
+    const kg_chain_http_req req = {
+        .label = method, .url = c->url, .server = c->url, .headers = headers, .body = body, .max_reply = MAX_REPLY,
+    };
+    char *text = NULL;
+    size_t len = 0;
     *reply = NULL;
-    if (err == KG_OK && r.data != NULL)
-        *reply = json_loadb(r.data, r.len, 0, NULL);
+    kg_err err = kg_chain_http_request(c->http, status, &text, &len, &req);
+    if (err == KG_OK && text != NULL)
+        *reply = json_loadb(text, len, 0, NULL);
     if (err == KG_OK && *reply == NULL && (*status < 200 || *status > 299))
         err = kg_err_set(KG_ERR_NETWORK, "%s: %s answered HTTP %ld", method, c->url, *status);
     else if (err == KG_OK && *reply == NULL)
         err = kg_err_set(KG_ERR_BAD_JSON, "%s: the node's reply is not JSON", method);
-    free(r.data);
+    free(text);
     return err;
 }
 

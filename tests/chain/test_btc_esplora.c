@@ -18,71 +18,22 @@
 #include <cmocka.h>
 #include <kashguard/chain.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/socket.h>
+#include "http_stub.h"
+
 #include <time.h>
-#include <unistd.h>
 
 #define ADDR "bcrt1qcr8te4kr609gcawutmrza0j4xv80jy8zeqchgx"
 #define TXID_A "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"
 #define TXID_B "0e3e2357e806b6cdb1f70b54c3a3a17b6714ee1f0e68bebb44a74b1efd512098"
 
 typedef struct {
-    int fd, port;
-    atomic_int stop;
     char fees[256];          /* body of /fee-estimates */
-    char last_method[8];
-    char last_path[256];
+    char last_method[sizeof((http_stub_req *)0)->method];
+    char last_path[sizeof((http_stub_req *)0)->path];
     char *last_body;
-    pthread_t th;
 } server;
 
 static server srv;
-
-/* Read one request: request line, headers, Content-Length body. */
-static void read_request(int c, char *method, size_t mcap, char *path, size_t pcap, char **body)
-{
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    for (;;) {
-        ssize_t n = read(c, buf + len, cap - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        if (end == NULL)
-            continue;
-        char *cl = strstr(buf, "Content-Length:");
-        size_t want = cl != NULL && cl < end ? (size_t)atoi(cl + 15) : 0;
-        if (len >= (size_t)(end + 4 - buf) + want)
-            break;
-    }
-    buf[len] = '\0';
-    char m[16] = "", p[512] = "";
-    if (sscanf(buf, "%15s %511s", m, p) != 2)
-        m[0] = p[0] = '\0';
-    snprintf(method, mcap, "%s", m);
-    snprintf(path, pcap, "%s", p);
-    char *end = strstr(buf, "\r\n\r\n");
-    *body = strdup(end ? end + 4 : "");
-    free(buf);
-}
-
-static void send_reply(int c, int status, const char *type, const char *body)
-{
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                     status, type, strlen(body));
-    if (send(c, head, (size_t)n, MSG_NOSIGNAL) < 0 || send(c, body, strlen(body), MSG_NOSIGNAL) < 0)
-        return;
-}
 
 static const char *stats(long fc, long fs, long sc, long ss, long tx)
 {
@@ -103,99 +54,74 @@ static void answer(int c, const char *method, const char *path, const char *body
         const char *cs = stats(2, 150000, 1, 50000, 3);
         snprintf(b, sizeof b, "{\"address\":\"%s\",\"chain_stats\":%s,\"mempool_stats\":%s}", ADDR, cs,
                  stats(1, 20000, 1, 100000, 1));
-        send_reply(c, 200, json, b);
+        http_stub_send(c, 200, json, b);
     } else if (strcmp(path, "/api/address/" ADDR "/utxo") == 0) {
-        send_reply(c, 200, json, "[{\"txid\":\"" TXID_A "\",\"vout\":1,\"status\":{\"confirmed\":true,\"block_height\":"
+        http_stub_send(c, 200, json, "[{\"txid\":\"" TXID_A "\",\"vout\":1,\"status\":{\"confirmed\":true,\"block_height\":"
                    "101,\"block_hash\":\"00\",\"block_time\":1},\"value\":50000},{\"txid\":\"" TXID_B "\",\"vout\":0,"
                    "\"status\":{\"confirmed\":false},\"value\":20000}]");
     } else if (strcmp(path, "/api/address/bcrt1qliar") == 0) { /* spent more than funded */
         snprintf(b, sizeof b, "{\"chain_stats\":%s,\"mempool_stats\":%s}", stats(1, 10, 1, 20, 1), stats(0, 0, 0, 0, 0));
-        send_reply(c, 200, json, b);
+        http_stub_send(c, 200, json, b);
     } else if (strcmp(path, "/api/address/bcrt1qneg/utxo") == 0) {
-        send_reply(c, 200, json, "[{\"txid\":\"" TXID_A "\",\"vout\":0,\"status\":{\"confirmed\":false},\"value\":-5}]");
+        http_stub_send(c, 200, json, "[{\"txid\":\"" TXID_A "\",\"vout\":0,\"status\":{\"confirmed\":false},\"value\":-5}]");
     } else if (strcmp(path, "/api/address/bcrt1qhuge/utxo") == 0) {
-        send_reply(c, 200, json, "[{\"txid\":\"" TXID_A "\",\"vout\":0,\"status\":{\"confirmed\":false},"
+        http_stub_send(c, 200, json, "[{\"txid\":\"" TXID_A "\",\"vout\":0,\"status\":{\"confirmed\":false},"
                    "\"value\":2100000000000001}]");
     } else if (strcmp(path, "/api/address/bcrt1qnotjson") == 0) {
-        send_reply(c, 200, json, "<html>not json</html>");
+        http_stub_send(c, 200, json, "<html>not json</html>");
     } else if (strcmp(path, "/api/address/bcrt1qslow") == 0) {
         struct timespec ts = { 0, 700 * 1000000L };
         nanosleep(&ts, NULL);
-        send_reply(c, 200, json, "{}");
+        http_stub_send(c, 200, json, "{}");
     } else if (strcmp(path, "/api/fee-estimates") == 0) {
-        send_reply(c, 200, json, srv.fees);
+        http_stub_send(c, 200, json, srv.fees);
     } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/tx") == 0) {
         if (strncmp(body, "00", 2) == 0)
-            send_reply(c, 400, text, "sendrawtransaction RPC error: {\"code\":-26,\"message\":\"min relay fee not met"
+            http_stub_send(c, 400, text, "sendrawtransaction RPC error: {\"code\":-26,\"message\":\"min relay fee not met"
                        ", 100 < 141\"}\r\n");
         else if (strncmp(body, "ff", 2) == 0)
-            send_reply(c, 200, text, "not-a-txid");
+            http_stub_send(c, 200, text, "not-a-txid");
         else if (strncmp(body, "ee", 2) == 0)
-            send_reply(c, 503, text, "electrs is syncing");
+            http_stub_send(c, 503, text, "electrs is syncing");
         else
-            send_reply(c, 200, text, TXID_A);
+            http_stub_send(c, 200, text, TXID_A);
     } else if (strcmp(path, "/api/tx/" TXID_A "/status") == 0) {
-        send_reply(c, 200, json, "{\"confirmed\":true,\"block_height\":101,\"block_hash\":\"00\",\"block_time\":1}");
+        http_stub_send(c, 200, json, "{\"confirmed\":true,\"block_height\":101,\"block_hash\":\"00\",\"block_time\":1}");
     } else if (strcmp(path, "/api/tx/" TXID_B "/status") == 0) {
-        send_reply(c, 200, json, "{\"confirmed\":false}");
+        http_stub_send(c, 200, json, "{\"confirmed\":false}");
     } else if (strncmp(path, "/api/tx/", 8) == 0) {
-        send_reply(c, 404, text, "Transaction not found");
+        http_stub_send(c, 404, text, "Transaction not found");
     } else if (strcmp(path, "/api/address/bcrt1q500") == 0) {
-        send_reply(c, 500, text, "internal\nerror");
+        http_stub_send(c, 500, text, "internal\nerror");
     } else {
-        send_reply(c, 400, text, "Invalid Bitcoin address");
+        http_stub_send(c, 400, text, "Invalid Bitcoin address");
     }
 }
 
-static void *serve(void *arg)
+/* Keep what was asked (before the reply: the client reads it once
+ * answered), then answer. */
+static void handle(int c, const http_stub_req *r)
 {
-    (void)arg;
-    while (!atomic_load(&srv.stop)) {
-        struct pollfd p = { srv.fd, POLLIN, 0 };
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char *body = NULL;
-        read_request(c, srv.last_method, sizeof srv.last_method, srv.last_path, sizeof srv.last_path, &body);
-        free(srv.last_body);
-        srv.last_body = body; /* before the reply: the client reads it once answered */
-        answer(c, srv.last_method, srv.last_path, body);
-        close(c);
-    }
-    return NULL;
-}
-
-static int start(void **state)
-{
-    (void)state;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    socklen_t al = sizeof a;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(srv.fd, 16) != 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &al) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    return pthread_create(&srv.th, NULL, serve, NULL) == 0 ? 0 : -1;
+    snprintf(srv.last_method, sizeof srv.last_method, "%s", r->method);
+    snprintf(srv.last_path, sizeof srv.last_path, "%s", r->path);
+    free(srv.last_body);
+    srv.last_body = strdup(r->body);
+    assert_non_null(srv.last_body);
+    answer(c, srv.last_method, srv.last_path, srv.last_body);
 }
 
 static int stop(void **state)
 {
-    (void)state;
-    atomic_store(&srv.stop, 1);
-    pthread_join(srv.th, NULL);
-    close(srv.fd);
+    int r = http_stub_teardown(state);
     free(srv.last_body);
-    return 0;
+    return r;
 }
 
 static kg_chain_btc_esplora *client(long timeout_ms)
 {
     char url[64];
     kg_chain_btc_esplora *c = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/", srv.port); /* trailing '/' is dropped */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/", http_stub_server.port); /* trailing '/' is dropped */
     assert_int_equal(kg_chain_btc_esplora_new(&c, url, timeout_ms), KG_OK);
     return c;
 }
@@ -354,5 +280,6 @@ int main(void)
         cmocka_unit_test(test_broadcast_and_status),
         cmocka_unit_test(test_bad_nodes),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    http_stub_server.handler = handle;
+    return cmocka_run_group_tests(tests, http_stub_setup, stop);
 }

@@ -19,68 +19,22 @@
 #include <jansson.h>
 #include <kashguard/chain/cosmos.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/socket.h>
+#include "http_stub.h"
+
 #include <time.h>
-#include <unistd.h>
 
 #define OK_HASH "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD" /* SHA256("abc") */
 #define FAIL_HASH "1111111111111111111111111111111111111111111111111111111111111111"
 #define NEVER_HASH "2222222222222222222222222222222222222222222222222222222222222222"
 
 typedef struct {
-    int fd, port;
-    atomic_int stop;
     atomic_int tx_polls;
     atomic_int mode;   /* 0 normal, 1 slow, 2 not JSON, 3 HTTP 500 empty */
     char last_path[512];
     char last_body[4096];
-    pthread_t th;
 } server;
 
 static server srv;
-
-/* Read one request: method, path and body (up to the buffers' sizes). */
-static void read_request(int c, char *method, char *path, size_t path_cap, char *body, size_t body_cap)
-{
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    for (;;) {
-        ssize_t n = read(c, buf + len, cap - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        char *cl = strstr(buf, "Content-Length:");
-        if (end != NULL && (cl == NULL || len >= (size_t)(end + 4 - buf) + (size_t)atoi(cl + 15)))
-            break;
-    }
-    buf[len] = '\0';
-    char fmt[32];
-    snprintf(fmt, sizeof fmt, "%%7s %%%zus", path_cap - 1);
-    method[0] = path[0] = '\0';
-    if (sscanf(buf, fmt, method, path) != 2)
-        method[0] = path[0] = '\0';
-    char *end = strstr(buf, "\r\n\r\n");
-    snprintf(body, body_cap, "%s", end ? end + 4 : "");
-    free(buf);
-}
-
-static void send_reply(int c, int status, const char *body)
-{
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                     status, strlen(body));
-    if (send(c, head, (size_t)n, MSG_NOSIGNAL) < 0 || send(c, body, strlen(body), MSG_NOSIGNAL) < 0)
-        return;
-}
 
 static void tx_response(int c, const char *hash, int code, const char *height, const char *log)
 {
@@ -90,7 +44,7 @@ static void tx_response(int c, const char *hash, int code, const char *height, c
              "\"data\":\"\",\"raw_log\":\"%s\",\"logs\":[],\"info\":\"\",\"gas_wanted\":\"200000\","
              "\"gas_used\":\"%s\",\"events\":[]}}",
              height, hash, code ? "sdk" : "", code, log, code ? "0" : "81234");
-    send_reply(c, 200, b);
+    http_stub_send_json(c, 200, b);
 }
 
 static void answer(int c, const char *method, const char *path, const char *body)
@@ -105,44 +59,44 @@ static void answer(int c, const char *method, const char *path, const char *body
         struct timespec ts = { 0, 700 * 1000000L };
         nanosleep(&ts, NULL);
     } else if (mode == 2) {
-        send_reply(c, 200, "this is not json");
+        http_stub_send_json(c, 200, "this is not json");
         return;
     } else if (mode == 3) {
-        send_reply(c, 500, "");
+        http_stub_send_json(c, 500, "");
         return;
     }
     if (!strcmp(method, "GET") && !strncmp(path, acc, sizeof acc - 1)) {
         const char *a = path + sizeof acc - 1;
         if (!strcmp(a, "cosmos1base"))
-            send_reply(c, 200, "{\"account\":{\"@type\":\"/cosmos.auth.v1beta1.BaseAccount\",\"address\":\"cosmos1base\","
+            http_stub_send_json(c, 200, "{\"account\":{\"@type\":\"/cosmos.auth.v1beta1.BaseAccount\",\"address\":\"cosmos1base\","
                                "\"pub_key\":null,\"account_number\":\"12\",\"sequence\":\"3\"}}");
         else if (!strcmp(a, "cosmos1vest"))
-            send_reply(c, 200, "{\"account\":{\"@type\":\"/cosmos.vesting.v1beta1.ContinuousVestingAccount\","
+            http_stub_send_json(c, 200, "{\"account\":{\"@type\":\"/cosmos.vesting.v1beta1.ContinuousVestingAccount\","
                                "\"base_vesting_account\":{\"base_account\":{\"address\":\"cosmos1vest\","
                                "\"account_number\":\"18446744073709551615\"},\"original_vesting\":[]}}}");
         else if (!strcmp(a, "cosmos1weird"))
-            send_reply(c, 200, "{\"account\":{\"@type\":\"/x\",\"account_number\":\"-1\",\"sequence\":\"0\"}}");
+            http_stub_send_json(c, 200, "{\"account\":{\"@type\":\"/x\",\"account_number\":\"-1\",\"sequence\":\"0\"}}");
         else
-            send_reply(c, 404, "{\"code\":5,\"message\":\"rpc error: code = NotFound desc = account not found: key "
+            http_stub_send_json(c, 404, "{\"code\":5,\"message\":\"rpc error: code = NotFound desc = account not found: key "
                                "not found\",\"details\":[]}");
     } else if (!strcmp(method, "GET") && !strncmp(path, bal, sizeof bal - 1)) {
         if (strstr(path, "cosmos1bad"))
-            send_reply(c, 400, "{\"code\":3,\"message\":\"invalid address:\\ndecoding bech32 failed\",\"details\":[]}");
+            http_stub_send_json(c, 400, "{\"code\":3,\"message\":\"invalid address:\\ndecoding bech32 failed\",\"details\":[]}");
         else if (strstr(path, "/by_denom?denom=ibc%2F27394FB0"))
-            send_reply(c, 200, "{\"balance\":{\"denom\":\"ibc/27394FB0\",\"amount\":\"123456789012345678901234567890\"}}");
+            http_stub_send_json(c, 200, "{\"balance\":{\"denom\":\"ibc/27394FB0\",\"amount\":\"123456789012345678901234567890\"}}");
         else if (strstr(path, "/by_denom?denom=uatom"))
-            send_reply(c, 200, "{\"balance\":{\"denom\":\"uatom\",\"amount\":\"0\"}}");
+            http_stub_send_json(c, 200, "{\"balance\":{\"denom\":\"uatom\",\"amount\":\"0\"}}");
         else
-            send_reply(c, 200, "{\"balance\":{\"denom\":\"x\",\"amount\":\"12ab\"}}");
+            http_stub_send_json(c, 200, "{\"balance\":{\"denom\":\"x\",\"amount\":\"12ab\"}}");
     } else if (!strcmp(method, "GET") && !strcmp(path, "/cosmos/base/tendermint/v1beta1/node_info")) {
-        send_reply(c, 200, "{\"default_node_info\":{\"network\":\"testchain-1\",\"version\":\"0.38.0\"},"
+        http_stub_send_json(c, 200, "{\"default_node_info\":{\"network\":\"testchain-1\",\"version\":\"0.38.0\"},"
                            "\"application_version\":{}}");
     } else if (!strcmp(method, "POST") && !strcmp(path, txs)) {
         json_t *req = json_loads(body, 0, NULL);
         const char *tx = json_string_value(json_object_get(req, "tx_bytes"));
         const char *m = json_string_value(json_object_get(req, "mode"));
         if (tx == NULL || m == NULL || strcmp(m, "BROADCAST_MODE_SYNC"))
-            send_reply(c, 400, "{\"code\":3,\"message\":\"invalid request\",\"details\":[]}");
+            http_stub_send_json(c, 400, "{\"code\":3,\"message\":\"invalid request\",\"details\":[]}");
         else if (!strcmp(tx, "YWJj")) /* "abc" */
             tx_response(c, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 0, "0", "[]");
         else
@@ -156,58 +110,25 @@ static void answer(int c, const char *method, const char *path, const char *body
         else if (!strcmp(h, FAIL_HASH))
             tx_response(c, FAIL_HASH, 5, "43", "spendable balance 10uatom is smaller than 20uatom: insufficient funds");
         else
-            send_reply(c, 404, "{\"code\":5,\"message\":\"tx not found\",\"details\":[]}");
+            http_stub_send_json(c, 404, "{\"code\":5,\"message\":\"tx not found\",\"details\":[]}");
     } else {
-        send_reply(c, 501, "{\"code\":12,\"message\":\"Not Implemented\",\"details\":[]}");
+        http_stub_send_json(c, 501, "{\"code\":12,\"message\":\"Not Implemented\",\"details\":[]}");
     }
 }
 
-static void *serve(void *arg)
+/* The request with its body cut to the size of last_body. */
+static void handle(int c, const http_stub_req *r)
 {
-    (void)arg;
-    while (!atomic_load(&srv.stop)) {
-        struct pollfd p = { srv.fd, POLLIN, 0 };
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char method[8], path[512], body[4096];
-        read_request(c, method, path, sizeof path, body, sizeof body);
-        answer(c, method, path, body);
-        close(c);
-    }
-    return NULL;
-}
-
-static int start(void **state)
-{
-    (void)state;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    socklen_t al = sizeof a;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(srv.fd, 16) != 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &al) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    return pthread_create(&srv.th, NULL, serve, NULL) == 0 ? 0 : -1;
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    atomic_store(&srv.stop, 1);
-    pthread_join(srv.th, NULL);
-    close(srv.fd);
-    return 0;
+    char body[sizeof srv.last_body];
+    snprintf(body, sizeof body, "%s", r->body);
+    answer(c, r->method, r->path, body);
 }
 
 static kg_chain_cosmos_rpc *client(long timeout_ms)
 {
     char url[64];
     kg_chain_cosmos_rpc *c = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d//", srv.port); /* trailing slashes are cut */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d//", http_stub_server.port); /* trailing slashes are cut */
     assert_int_equal(kg_chain_cosmos_rpc_new(&c, url, timeout_ms), KG_OK);
     return c;
 }
@@ -321,5 +242,6 @@ int main(void)
         cmocka_unit_test(test_broadcast_wait),
         cmocka_unit_test(test_transport_errors),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    http_stub_server.handler = handle;
+    return cmocka_run_group_tests(tests, http_stub_setup, http_stub_teardown);
 }

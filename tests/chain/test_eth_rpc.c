@@ -5,58 +5,15 @@
  * and an unreachable node. */
 #include "test_eth_util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/socket.h>
+#include "http_stub.h"
+
 #include <time.h>
-#include <unistd.h>
 
 typedef struct {
-    int fd;
-    int port;
-    atomic_int stop;
     int receipt_polls;
-    pthread_t th;
 } server;
 
 static server srv;
-
-/* Read one HTTP request (headers + Content-Length body); body is malloc'd. */
-static char *read_request(int c)
-{
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    for (;;) {
-        ssize_t n = read(c, buf + len, cap - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        char *cl = strstr(buf, "Content-Length:");
-        if (end != NULL && cl != NULL && len >= (size_t)(end + 4 - buf) + (size_t)atoi(cl + 15))
-            break;
-    }
-    buf[len] = '\0';
-    char *end = strstr(buf, "\r\n\r\n");
-    char *body = strdup(end ? end + 4 : "");
-    free(buf);
-    return body;
-}
-
-static void send_reply(int c, int status, const char *body)
-{
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                     status, strlen(body));
-    if (send(c, head, (size_t)n, MSG_NOSIGNAL) < 0 || send(c, body, strlen(body), MSG_NOSIGNAL) < 0)
-        return;
-}
 
 /* The canned answer to one request. */
 static void answer(int c, json_t *req)
@@ -101,13 +58,13 @@ static void answer(int c, json_t *req)
         nanosleep(&ts, NULL);
         result = json_string("late");
     } else if (strcmp(m, "test_notjson") == 0) {
-        send_reply(c, 200, "this is not json");
+        http_stub_send_json(c, 200, "this is not json");
         return;
     } else if (strcmp(m, "test_500") == 0) {
-        send_reply(c, 500, "");
+        http_stub_send_json(c, 500, "");
         return;
     } else if (strcmp(m, "test_wrongid") == 0) {
-        send_reply(c, 200, "{\"jsonrpc\":\"2.0\",\"id\":999999,\"result\":\"0x1\"}");
+        http_stub_send_json(c, 200, "{\"jsonrpc\":\"2.0\",\"id\":999999,\"result\":\"0x1\"}");
         return;
     } else {
         error = json_pack("{s:i, s:s}", "code", -32601, "message", "the method does not exist");
@@ -115,60 +72,25 @@ static void answer(int c, json_t *req)
     json_t *reply = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", id);
     json_object_set_new(reply, error ? "error" : "result", error ? error : result);
     char *body = json_dumps(reply, JSON_COMPACT | JSON_ENCODE_ANY);
-    send_reply(c, 200, body);
+    http_stub_send_json(c, 200, body);
     free(body);
     json_decref(reply);
 }
 
-static void *serve(void *arg)
+/* A JSON-RPC request (the body): its canned answer. */
+static void handle(int c, const http_stub_req *r)
 {
-    (void)arg;
-    while (!atomic_load(&srv.stop)) {
-        struct pollfd p = { srv.fd, POLLIN, 0 };
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char *body = read_request(c);
-        json_t *req = json_loads(body, 0, NULL);
-        if (req != NULL)
-            answer(c, req);
-        json_decref(req);
-        free(body);
-        close(c);
-    }
-    return NULL;
-}
-
-static int start(void **state)
-{
-    (void)state;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    socklen_t al = sizeof a;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(srv.fd, 16) != 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &al) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    return pthread_create(&srv.th, NULL, serve, NULL) == 0 ? 0 : -1;
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    atomic_store(&srv.stop, 1);
-    pthread_join(srv.th, NULL);
-    close(srv.fd);
-    return 0;
+    json_t *req = json_loads(r->body, 0, NULL);
+    if (req != NULL)
+        answer(c, req);
+    json_decref(req);
 }
 
 static kg_chain_eth_rpc *client(long timeout_ms)
 {
     char url[64];
     kg_chain_eth_rpc *c = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", http_stub_server.port);
     assert_int_equal(kg_chain_eth_rpc_new(&c, url, timeout_ms), KG_OK);
     return c;
 }
@@ -277,5 +199,6 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_receipt_wait),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    http_stub_server.handler = handle;
+    return cmocka_run_group_tests(tests, http_stub_setup, http_stub_teardown);
 }

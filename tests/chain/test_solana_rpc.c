@@ -18,58 +18,16 @@
 #include <kashguard/chain/solana.h>
 #include <kashguard/chain/encoding.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "http_stub.h"
 
 #define BLOCKHASH "EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N"
 
 typedef struct {
-    int fd, port;
-    atomic_int stop;
     atomic_int polls;
     char rich[64];          /* the address that holds 1.5 SOL */
-    pthread_t th;
 } server;
 
 static server srv;
-
-static char *read_body(int c)
-{
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap + 1);
-    assert_non_null(buf);
-    for (;;) {
-        ssize_t n = read(c, buf + len, cap - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        char *cl = strstr(buf, "Content-Length:");
-        if (end != NULL && cl != NULL && len >= (size_t)(end + 4 - buf) + (size_t)atoi(cl + 15))
-            break;
-    }
-    buf[len] = '\0';
-    char *end = strstr(buf, "\r\n\r\n");
-    char *body = strdup(end ? end + 4 : "");
-    free(buf);
-    return body;
-}
-
-static void send_reply(int c, const char *body)
-{
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                     strlen(body));
-    if (send(c, head, (size_t)n, MSG_NOSIGNAL) < 0 || send(c, body, strlen(body), MSG_NOSIGNAL) < 0)
-        return;
-}
 
 static bool confirmed_opt(const json_t *o, const char *key)
 {
@@ -144,31 +102,19 @@ static json_t *handle(const char *m, const json_t *params, json_t **error)
     return NULL;
 }
 
-static void *serve(void *arg)
+/* A JSON-RPC request (the body): the reply of handle(). */
+static void answer(int c, const http_stub_req *r)
 {
-    (void)arg;
-    while (!atomic_load(&srv.stop)) {
-        struct pollfd p = { srv.fd, POLLIN, 0 };
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char *body = read_body(c);
-        json_t *req = json_loads(body, 0, NULL), *error = NULL;
-        const char *m = json_string_value(json_object_get(req, "method"));
-        json_t *result = handle(m ? m : "", json_object_get(req, "params"), &error);
-        json_t *reply = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", json_object_get(req, "id"));
-        json_object_set_new(reply, error ? "error" : "result", error ? error : result);
-        char *out = json_dumps(reply, JSON_COMPACT);
-        send_reply(c, out ? out : "");
-        free(out);
-        json_decref(reply);
-        json_decref(req);
-        free(body);
-        close(c);
-    }
-    return NULL;
+    json_t *req = json_loads(r->body, 0, NULL), *error = NULL;
+    const char *m = json_string_value(json_object_get(req, "method"));
+    json_t *result = handle(m ? m : "", json_object_get(req, "params"), &error);
+    json_t *reply = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", json_object_get(req, "id"));
+    json_object_set_new(reply, error ? "error" : "result", error ? error : result);
+    char *out = json_dumps(reply, JSON_COMPACT);
+    http_stub_send_json(c, 200, out ? out : "");
+    free(out);
+    json_decref(reply);
+    json_decref(req);
 }
 
 static const uint8_t rich_key[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
@@ -177,33 +123,16 @@ static const uint8_t rich_key[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 static int start(void **state)
 {
     (void)state;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    socklen_t al = sizeof a;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (kg_chain_sol_address(srv.rich, sizeof srv.rich, rich_key) != KG_OK)
         return -1;
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.fd < 0 || bind(srv.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(srv.fd, 16) != 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &al) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    return pthread_create(&srv.th, NULL, serve, NULL) == 0 ? 0 : -1;
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    atomic_store(&srv.stop, 1);
-    pthread_join(srv.th, NULL);
-    close(srv.fd);
-    return 0;
+    return http_stub_setup(state);
 }
 
 static kg_chain_sol_rpc *client(void)
 {
     char url[64];
     kg_chain_sol_rpc *c = NULL;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", http_stub_server.port);
     assert_int_equal(kg_chain_sol_rpc_new(&c, url, 5000), KG_OK);
     return c;
 }
@@ -300,5 +229,6 @@ int main(void)
         cmocka_unit_test(test_send_and_status),
         cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    http_stub_server.handler = answer;
+    return cmocka_run_group_tests(tests, start, http_stub_teardown);
 }
