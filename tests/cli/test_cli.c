@@ -16,57 +16,11 @@
 #include <cmocka.h>
 #include "kashguard/cli.h"
 #include "../../src/cli/cli_int.h"
+#include "cli_run.h"
 
 #define DEAD_ADDR "http://127.0.0.1:1"
 
 /* ------------------------------------------------------------ helpers */
-
-static char *slurp_fd(int fd)
-{
-    off_t n = lseek(fd, 0, SEEK_END);
-    char *s = calloc(1, (size_t)n + 1);
-    assert_non_null(s);
-    assert_int_equal(pread(fd, s, (size_t)n, 0), n);
-    return s;
-}
-
-static int tmp_fd(void)
-{
-    char path[] = "/tmp/kg-cli-test-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    unlink(path);
-    return fd;
-}
-
-/* Run kg_cli_main("kashguard", args...) with stdout/stderr captured. */
-static int run_cli(char **out, char **err, ...)
-{
-    char *argv[32] = {"kashguard"};
-    int argc = 1, fo = tmp_fd(), fe = tmp_fd(), so, se, rc;
-    va_list ap;
-    va_start(ap, err);
-    for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 31;) argv[argc++] = a;
-    va_end(ap);
-    fflush(stdout);
-    fflush(stderr);
-    so = dup(1);
-    se = dup(2);
-    dup2(fo, 1);
-    dup2(fe, 2);
-    rc = kg_cli_main(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(so, 1);
-    dup2(se, 2);
-    close(so);
-    close(se);
-    *out = slurp_fd(fo);
-    *err = slurp_fd(fe);
-    close(fo);
-    close(fe);
-    return rc;
-}
 
 static char *write_tmp(const void *data, size_t len)
 {
