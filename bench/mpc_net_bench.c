@@ -1,0 +1,410 @@
+/* bench_mpc_net_bench: FROST signing across processes -- the latency of one
+ * threshold signature when the parties are `kashguard mpc-node` processes
+ * on this machine and this process is the coordinator (docs/mpc.md
+ * "Running nodes").
+ *
+ *   bench_mpc_net_bench [--kashguard PATH] [--sigs N]   (defaults: the
+ *       kashguard binary next to this one, 50 signatures per row)
+ *
+ * It makes a private CA in a temporary directory, enrols five nodes,
+ * starts five `kashguard mpc-node` processes on free loopback ports, runs
+ * the DKG for 2-of-3 (nodes 1-3) and 3-of-5 (nodes 1-5) per scheme, then
+ * times, as median and p90 milliseconds over N runs:
+ *
+ *   keygen       kg_mpc_coord_keygen: the networked DKG (one run)
+ *   sign         kg_mpc_coord_sign called in a loop from this process: load
+ *                the key record, new TLS context, mutual-TLS connect to t
+ *                nodes, round one and round two, aggregate (every share
+ *                verified). This is the cost without any process start.
+ *   tls-connect  only the connections of that call: TLS context, t
+ *                handshakes, close -- the part that a persistent
+ *                coordinator with kept-open connections would not pay
+ *   cli-sign     `kashguard mpc sign` as a process (start-up + the above)
+ *   cli-noop     `kashguard mpc sign --help`: the process start-up alone
+ *
+ * Every signature is checked (Ed25519 ones with libsodium too). It prints
+ * the machine line first; the figures go into docs/benchmarks.md.
+ * Exit status: 0, or 1 on any failure (node logs are printed). */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kashguard/crypto.h"
+#include "kashguard/mpc/node.h"
+
+extern char **environ;
+
+#define N_NODES 5
+#define MAX_SIGS 10000
+
+typedef struct {
+    char kg[4096];
+    char dir[256];
+    pid_t pid[N_NODES + 1];
+    kg_mpc_coord_node node[N_NODES];
+    double *v;
+} bench;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(const char *what, kg_err err)
+{
+    fprintf(stderr, "bench_mpc_net_bench: %s: %s (%s)\n", what, kg_err_str(err),
+            kg_err_detail(err) != NULL ? kg_err_detail(err) : "");
+    return 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double quantile(const double *v, size_t n, double q)
+{
+    size_t i = (size_t)(q * (double)n + 0.999999);
+    i = i == 0 ? 0 : i - 1;
+    return v[i < n ? i : n - 1];
+}
+
+static void print_row(const char *scheme, const char *group, const char *op, double *v, size_t n)
+{
+    qsort(v, n, sizeof(double), cmp_double);
+    printf("| %-13s | %-6s | %-11s | %9.3f | %9.3f | %5zu |\n", scheme, group, op, quantile(v, n, 0.5),
+           quantile(v, n, 0.9), n);
+    fflush(stdout);
+}
+
+/* -------------------------------------------------------------- processes */
+
+/* Spawn argv with stdout and stderr appended to log (or /dev/null). */
+static pid_t spawn(char *const *argv, const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+    const char *out = log != NULL ? log : "/dev/null";
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -1;
+    if (posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0600) == 0 &&
+        posix_spawn_file_actions_addopen(&fa, 2, out, O_WRONLY | O_CREAT | O_APPEND, 0600) == 0 &&
+        posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+/* Run argv to completion; 0 when it exits 0. */
+static int run_wait(char *const *argv)
+{
+    int st = 0;
+    pid_t pid = spawn(argv, NULL);
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int log_has(const char *path, const char *needle)
+{
+    char buf[4096];
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+static int node_start(bench *b, int id)
+{
+    char data[512], ca[512], cert[600], key[600], listen[64], ids[16], log[512];
+    snprintf(data, sizeof(data), "%s/node%d", b->dir, id);
+    snprintf(ca, sizeof(ca), "%s/ca/ca.pem", b->dir);
+    snprintf(cert, sizeof(cert), "%s/node.pem", data);
+    snprintf(key, sizeof(key), "%s/node.key", data);
+    snprintf(log, sizeof(log), "%s/node%d.log", b->dir, id);
+    snprintf(ids, sizeof(ids), "%d", id);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int port = free_port();
+        if (port < 0)
+            continue;
+        snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+        char *argv[] = {b->kg, "mpc-node", "--data", data, "--listen", listen, "--ca", ca, "--cert", cert,
+                        "--key", key, "--id", ids, NULL};
+        b->pid[id] = spawn(argv, log);
+        for (int i = 0; b->pid[id] > 0 && i < 200; i++) {
+            int st;
+            if (waitpid(b->pid[id], &st, WNOHANG) == b->pid[id]) {
+                b->pid[id] = 0;
+                break;
+            }
+            if (log_has(log, "listening")) {
+                b->node[id - 1].id = (uint16_t)id;
+                snprintf(b->node[id - 1].addr, sizeof(b->node[id - 1].addr), "%s", listen);
+                return 0;
+            }
+            usleep(50000);
+        }
+        if (b->pid[id] > 0) {
+            kill(b->pid[id], SIGKILL);
+            waitpid(b->pid[id], NULL, 0);
+            b->pid[id] = 0;
+        }
+    }
+    fprintf(stderr, "bench_mpc_net_bench: node %d did not start (log: %s)\n", id, log);
+    return 1;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void teardown(bench *b)
+{
+    for (int id = 1; id <= N_NODES; id++)
+        if (b->pid[id] > 0) {
+            kill(b->pid[id], SIGTERM);
+            waitpid(b->pid[id], NULL, 0);
+        }
+    if (b->dir[0] != '\0')
+        nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ------------------------------------------------------------------ rows */
+
+static int check_sig(kg_mpc_group_id g, const uint8_t *sig, size_t sig_len, const uint8_t *pub,
+                     const uint8_t *msg, size_t msg_len)
+{
+    if (g == KG_MPC_GROUP_ED25519)
+        return sig_len == 64 && kg_crypto_ed25519_verify(sig, pub, msg, msg_len) == KG_OK ? 0 : -1;
+    kg_mpc_point pk;
+    if (kg_mpc_point_deserialize(g, &pk, pub, kg_mpc_group_point_len(g)) != KG_OK)
+        return -1;
+    return kg_mpc_frost_verify(g, sig, sig_len, &pk, msg, msg_len) == KG_OK ? 0 : -1;
+}
+
+static int rows_sign(bench *b, kg_mpc_group_id g, const char *grp, const char *key_id, const uint8_t *pub,
+                     unsigned t, size_t sigs)
+{
+    const char *name = kg_mpc_frost_scheme_name(g);
+    char ca_dir[512];
+    snprintf(ca_dir, sizeof(ca_dir), "%s/ca", b->dir);
+    for (size_t i = 0; i < sigs; i++) {
+        uint8_t msg[32], sig[KG_MPC_FROST_SIG_MAX_BYTES];
+        size_t sig_len = 0;
+        kg_crypto_sha256(msg, (const uint8_t *)&i, sizeof(i));
+        double t0 = now_s();
+        kg_err err = kg_mpc_coord_sign(sig, &sig_len, ca_dir, key_id, msg, sizeof(msg));
+        b->v[i] = (now_s() - t0) * 1e3;
+        if (err != KG_OK)
+            return fail("kg_mpc_coord_sign", err);
+        if (check_sig(g, sig, sig_len, pub, msg, sizeof(msg)) != 0)
+            return fail("signature check", KG_ERR_VERIFY);
+    }
+    print_row(name, grp, "sign", b->v, sigs);
+    char ca[600], cert[600], key[600];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", ca_dir);
+    snprintf(cert, sizeof(cert), "%s/coordinator.pem", ca_dir);
+    snprintf(key, sizeof(key), "%s/coordinator.key", ca_dir);
+    for (size_t i = 0; i < sigs; i++) {
+        kg_mpc_net_tls *tls = NULL;
+        kg_mpc_net_conn *c[N_NODES] = {0};
+        double t0 = now_s();
+        kg_err err = kg_mpc_net_tls_new(&tls, ca, cert, key);
+        for (unsigned j = 0; j < t && err == KG_OK; j++)
+            err = kg_mpc_net_connect(&c[j], tls, b->node[j].addr, b->node[j].id, 3000);
+        for (unsigned j = 0; j < t; j++)
+            kg_mpc_net_close(c[j]);
+        kg_mpc_net_tls_free(tls);
+        b->v[i] = (now_s() - t0) * 1e3;
+        if (err != KG_OK)
+            return fail("kg_mpc_net_connect", err);
+    }
+    print_row(name, grp, "tls-connect", b->v, sigs);
+    for (size_t i = 0; i < sigs; i++) {
+        char *argv[] = {b->kg, "mpc", "sign", "--ca-dir", ca_dir, "--key", (char *)key_id, "--message",
+                        "hello", NULL};
+        double t0 = now_s();
+        int rc = run_wait(argv);
+        b->v[i] = (now_s() - t0) * 1e3;
+        if (rc != 0)
+            return fail("kashguard mpc sign", KG_ERR_INTERNAL);
+    }
+    print_row(name, grp, "cli-sign", b->v, sigs);
+    return 0;
+}
+
+static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_t sigs)
+{
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1], ca_dir[512], grp[16];
+    uint8_t pub[KG_MPC_POINT_MAX_BYTES];
+    size_t pub_len = sizeof(pub);
+    snprintf(ca_dir, sizeof(ca_dir), "%s/ca", b->dir);
+    snprintf(grp, sizeof(grp), "%u-of-%u", t, n);
+    double t0 = now_s();
+    kg_err err = kg_mpc_coord_keygen(key_id, pub, &pub_len, ca_dir, g, t, b->node, n);
+    b->v[0] = (now_s() - t0) * 1e3;
+    if (err != KG_OK)
+        return fail("kg_mpc_coord_keygen", err);
+    print_row(kg_mpc_frost_scheme_name(g), grp, "keygen", b->v, 1);
+    return rows_sign(b, g, grp, key_id, pub, t, sigs);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void machine_line(void)
+{
+    char model[256] = "unknown", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f != NULL) {
+        while (fgets(line, sizeof(line), f) != NULL) {
+            const char *colon = strchr(line, ':');
+            if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+                snprintf(model, sizeof(model), "%s", colon + 2);
+                model[strcspn(model, "\n")] = '\0';
+                break;
+            }
+        }
+        fclose(f);
+    }
+    struct utsname u;
+    if (uname(&u) != 0)
+        memset(&u, 0, sizeof(u));
+    printf("machine: nproc=%ld, cpu=\"%s\", kernel=\"%s %s %s\"\n", sysconf(_SC_NPROCESSORS_ONLN), model,
+           u.sysname, u.release, u.machine);
+}
+
+static int setup(bench *b, const char *argv0, const char *kg)
+{
+    char self[4096];
+    if (kg != NULL) {
+        snprintf(b->kg, sizeof(b->kg), "%s", kg);
+    } else {
+        snprintf(self, sizeof(self), "%s", argv0);
+        snprintf(b->kg, sizeof(b->kg), "%s/kashguard", dirname(self));
+    }
+    if (access(b->kg, X_OK) != 0) {
+        fprintf(stderr, "bench_mpc_net_bench: %s is not executable (use --kashguard PATH)\n", b->kg);
+        return 1;
+    }
+    snprintf(b->dir, sizeof(b->dir), "%s/kg-mpcnet.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(b->dir) == NULL) {
+        b->dir[0] = '\0';
+        return fail("mkdtemp", KG_ERR_IO);
+    }
+    char ca_dir[512], out[512];
+    snprintf(ca_dir, sizeof(ca_dir), "%s/ca", b->dir);
+    kg_err err = kg_mpc_coord_ca_init(ca_dir);
+    for (int id = 1; id <= N_NODES && err == KG_OK; id++) {
+        snprintf(out, sizeof(out), "%s/node%d", b->dir, id);
+        err = kg_mpc_coord_node_enroll(ca_dir, (uint16_t)id, out);
+    }
+    if (err != KG_OK)
+        return fail("enrolment", err);
+    for (int id = 1; id <= N_NODES; id++)
+        if (node_start(b, id) != 0)
+            return 1;
+    return 0;
+}
+
+static int run_all(bench *b, size_t sigs)
+{
+    static const kg_mpc_group_id groups[] = {KG_MPC_GROUP_ED25519, KG_MPC_GROUP_P256};
+    static const unsigned sizes[][2] = {{2, 3}, {3, 5}};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        double t0 = now_s();
+        char *argv[] = {b->kg, "mpc", "sign", "--help", NULL};
+        for (size_t k = 0; k < sigs && i == 0; k++) {
+            t0 = now_s();
+            if (run_wait(argv) != 0)
+                return fail("kashguard mpc sign --help", KG_ERR_INTERNAL);
+            b->v[k] = (now_s() - t0) * 1e3;
+        }
+        if (i == 0)
+            print_row("-", "-", "cli-noop", b->v, sigs);
+        for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+            if (rows_group(b, groups[g], sizes[i][0], sizes[i][1], sigs) != 0)
+                return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *kg = NULL;
+    size_t sigs = 50;
+    for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        if (strcmp(argv[i], "--kashguard") == 0 && i + 1 < argc) {
+            kg = argv[++i];
+        } else if (strcmp(argv[i], "--sigs") == 0 && i + 1 < argc) {
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*end != '\0' || v < 1 || v > MAX_SIGS)
+                goto usage;
+            sigs = v;
+        } else {
+            goto usage;
+        }
+    }
+    bench *b = calloc(1, sizeof(*b));
+    if (b == NULL || (b->v = calloc(MAX_SIGS, sizeof(double))) == NULL)
+        return fail("setup", KG_ERR_NOMEM);
+    machine_line();
+    printf("FROST across processes: %d `kashguard mpc-node` processes on 127.0.0.1, %zu runs per row, ms\n\n",
+           N_NODES, sigs);
+    printf("| scheme        | group  | op          | median ms |    p90 ms |  runs |\n");
+    printf("|---------------|--------|-------------|-----------|-----------|-------|\n");
+    int rc = setup(b, argv[0], kg);
+    if (rc == 0)
+        rc = run_all(b, sigs);
+    if (rc != 0)
+        for (int id = 1; id <= N_NODES; id++) {
+            char log[512];
+            snprintf(log, sizeof(log), "%s/node%d.log", b->dir, id);
+            FILE *f = fopen(log, "r");
+            char line[512];
+            while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+                fprintf(stderr, "  node %d: %s", id, line);
+            if (f != NULL)
+                fclose(f);
+        }
+    teardown(b);
+    free(b->v);
+    free(b);
+    return rc;
+usage:
+    fprintf(stderr, "usage: %s [--kashguard PATH] [--sigs N (1..%d)]\n", argv[0], MAX_SIGS);
+    return 2;
+}
