@@ -25,6 +25,7 @@ typedef struct {
     bool tls_disable;           /* plain HTTP outside dev (for a TLS-terminating proxy on loopback) */
     size_t max_body_bytes;      /* default 1 MiB */
     unsigned threads;           /* worker threads, default 8 x cores (8..64) */
+    unsigned mpc_nodes;         /* dev only: start this many local `mpc-node` children (0..9, default 0) */
     kg_kms_config kms;
 } kg_server_config;
 

@@ -6,6 +6,8 @@
  * records); `mpc-node` runs one MPC party in the foreground until SIGINT or
  * SIGTERM (kg_mpc_node_run). */
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kashguard/mpc.h"
@@ -49,6 +51,8 @@ const kg_cli_opt kg_opts_mpc_node[] = {
     {"envelope-key", KG_OPT_STR, "<file>", false,
      "This node's envelope keys. The default is envelope.key next to --key."},
     {"id", KG_OPT_STR, "<n>", true, "This node's party id (must match the certificate)."},
+    {"exit-with-parent", KG_OPT_BOOL, NULL, false,
+     "Stop when the process that started this node dies (kashguard server --dev --mpc-nodes uses it)."},
     OPT_END,
 };
 
@@ -186,6 +190,13 @@ int kg_cmd_mpc_node(kg_cli *cli)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A node the dev server started must not outlive it, even when the server
+     * is killed with SIGKILL and cannot stop its children itself. */
+    if (kg_cli_bool(cli, "exit-with-parent")) {
+        pid_t parent = getppid();
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent || parent == 1)
+            return kg_cli_usage_error(cli, "--exit-with-parent: the parent process is already gone");
+    }
     node_stop = 0;
     kg_err err = kg_mpc_node_run(&cfg, &node_stop);
     return err ? kg_cli_local_error(cli, err) : KG_CLI_OK;

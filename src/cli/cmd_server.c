@@ -20,6 +20,8 @@ const kg_cli_opt kg_opts_server[] = {
      "Data directory (store, audit log, dev keys). The default is ./data."},
     {"listen", KG_OPT_STR, "<host:port>", false,
      "Address to listen on. The default is 127.0.0.1:8200."},
+    {"mpc-nodes", KG_OPT_STR, "<n>", false,
+     "With --dev: run N local MPC nodes (0..9, default 0) under <data>/mpc and serve /v1/mpc/*."},
     {"config", KG_OPT_STR, "<file>", false,
      "Config file of `key = value` lines (listen, data_dir, tls_cert, tls_key, ...). "
      "Flags beat its values."},
@@ -61,6 +63,11 @@ int kg_cmd_server(kg_cli *cli)
     if (kg_cli_str(cli, "dev")) cfg.dev = kg_cli_bool(cli, "dev");
     if ((v = kg_cli_str(cli, "data"))) cfg.data_dir = v;
     if ((v = kg_cli_str(cli, "listen"))) cfg.listen = v;
+    if (kg_cli_str(cli, "mpc-nodes")) {
+        unsigned long n = 0;
+        if (kg_cli_uint(cli, &n, "mpc-nodes", 0, 0, 9)) return KG_CLI_LOCAL;
+        cfg.mpc_nodes = (unsigned)n;
+    }
     if (!cfg.data_dir || !*cfg.data_dir) cfg.data_dir = "./data";
     cfg.kms.data_dir = cfg.data_dir;
     if (is_default_store(cfg.store_url)) {

@@ -14,8 +14,8 @@
  * mask, so MHD's and the ticker's threads never take them) and waits for
  * them with sigwait in the calling thread: no async-signal-safety concerns.
  * Shutdown order: stop the HTTP daemon (waits for requests in flight), stop
- * the ticker, close the KMS (final signed audit checkpoint), close the
- * store.
+ * the ticker, stop the dev MPC nodes (mpc_dev.c), close the KMS (final
+ * signed audit checkpoint), close the store.
  *
  * The ticker thread calls kg_kms_tick every 2 s (rotations and deletions
  * due, time-based audit checkpoints) and sweeps expired idempotency records
@@ -82,6 +82,11 @@ static kg_err check_config(const kg_server_config *cfg, struct sockaddr_storage 
     kg_err e = parse_listen(addr, cfg->listen);
     if (e != KG_OK)
         return e;
+    if (cfg->mpc_nodes > KG_SERVER_MPC_NODES_MAX)
+        return kg_err_set(KG_ERR_BAD_INPUT, "--mpc-nodes must be 0..%d", KG_SERVER_MPC_NODES_MAX);
+    if (cfg->mpc_nodes > 0 && !cfg->dev)
+        return kg_err_set(KG_ERR_BAD_INPUT, "--mpc-nodes starts local MPC nodes in --dev mode only; "
+                          "add --dev, or run `kashguard mpc-node` processes yourself (docs/mpc.md)");
     if (cfg->dev && !is_loopback(addr))
         return kg_err_set(KG_ERR_BAD_INPUT, "--dev serves on loopback only (its unseal key is stored with the "
                           "data); use --listen 127.0.0.1:PORT, or run without --dev with TLS");
@@ -205,6 +210,8 @@ kg_err kg_server_start(kg_server **out, const kg_server_config *cfg)
     pthread_cond_init(&srv->tick_cv, NULL);
     e = open_backends(srv);
     if (e == KG_OK)
+        e = kg_server_mpc_start(srv);
+    if (e == KG_OK)
         e = kg_server_http_start(srv, (const struct sockaddr *)&addr);
     if (e == KG_OK && pthread_create(&srv->ticker, NULL, ticker_main, srv) != 0)
         e = kg_err_set(KG_ERR_INTERNAL, "cannot start the ticker thread");
@@ -249,6 +256,7 @@ void kg_server_stop(kg_server *srv)
         pthread_mutex_unlock(&srv->tick_mu);
         pthread_join(srv->ticker, NULL);
     }
+    kg_server_mpc_stop(srv);
     if (srv->kms != NULL)
         kg_kms_close(srv->kms);
     if (srv->store != NULL)
@@ -281,6 +289,12 @@ static void print_banner(const kg_server *srv)
            "  export KASHGUARD_TOKEN=\"$(cat '%s/root.token')\"\n\n",
            addr, srv->root_token ? srv->root_token : "(unavailable)", cfg->data_dir, cfg->data_dir, addr,
            cfg->data_dir);
+    if (srv->mpc != NULL) {
+        printf("MPC nodes (coordinator dir %s/mpc):\n\n", cfg->data_dir);
+        for (unsigned i = 0; i < srv->mpc->n; i++)
+            printf("  node %u:     %s\n", i + 1, srv->mpc->addr[i]);
+        printf("\n");
+    }
     fflush(stdout);
 }
 

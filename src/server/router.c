@@ -86,6 +86,11 @@ static const kg_route routes[] = {
     { "POST",   "/v1/wallets/{wallet}/sign-typed-data", "sign",            KG_ROUTE_READONLY, kg_h_wallet_sign_typed_data },
     { "POST",   "/v1/wallets/{wallet}/sign-transaction", "sign",           KG_ROUTE_READONLY, kg_h_wallet_sign_transaction },
     { "POST",   "/v1/wallets/{wallet}/psbt/sign",     "sign",              KG_ROUTE_READONLY, kg_h_wallet_psbt_sign },
+
+    /* MPC keys held by the dev MPC nodes (handlers_mpc.c); the server coordinates, holds no share. */
+    { "POST",   "/v1/mpc/keys",                       "create-key",        KG_ROUTE_IDEMPOTENT, kg_h_mpc_key_create },
+    { "GET",    "/v1/mpc/keys/{key_id}",              "describe",          KG_ROUTE_READONLY, kg_h_mpc_key_get },
+    { "POST",   "/v1/mpc/keys/{key_id}/sign",         "sign",              KG_ROUTE_READONLY, kg_h_mpc_sign },
 };
 
 static int hexval(char c)

@@ -13,12 +13,27 @@
 #include <kashguard/signer.h>
 
 #include <pthread.h>
+#include <sys/types.h>
 
 #define KG_SERVER_VERSION "0.1.0"
 #define KG_REQ_ID_LEN 19 /* "r-" + 16 hex + NUL */
 
+/* Dev MPC nodes (mpc_dev.c): <data>/mpc is the coordinator directory (CA,
+ * node registry, key records), <data>/mpc/node<i> node i's; the nodes run as
+ * child processes. One MPC operation at a time (a node serves one
+ * connection at a time), hence mu. */
+#define KG_SERVER_MPC_NODES_MAX 9
+typedef struct {
+    pthread_mutex_t mu;
+    char dir[4096];
+    unsigned n;
+    pid_t pid[KG_SERVER_MPC_NODES_MAX];
+    char addr[KG_SERVER_MPC_NODES_MAX][128];   /* "127.0.0.1:PORT" of node i+1 */
+} kg_server_mpc;
+
 struct kg_server {
     kg_server_config cfg;
+    kg_server_mpc *mpc;         /* NULL without --mpc-nodes */
     kg_store *store;
     kg_kms *kms;
     struct MHD_Daemon *daemon;
@@ -191,6 +206,16 @@ kg_err kg_req_wallet_open(kg_req_wallet *w, kg_req *r) KG_WARN_UNUSED;
 void kg_req_wallet_close(kg_req_wallet *w);
 /* "0x" + hex of n bytes as a new JSON string (NULL on OOM). */
 json_t *kg_json_0x(const uint8_t *data, size_t n);
+
+/* mpc_dev.c: create or reuse <data>/mpc, enrol nodes 1..cfg.mpc_nodes,
+ * start them and point the key records at their addresses; stop them. */
+kg_err kg_server_mpc_start(kg_server *srv) KG_WARN_UNUSED;
+void kg_server_mpc_stop(kg_server *srv);
+
+/* MPC keys through the coordinator (handlers_mpc.c). */
+kg_err kg_h_mpc_key_create(kg_req *r, json_t **out);
+kg_err kg_h_mpc_key_get(kg_req *r, json_t **out);
+kg_err kg_h_mpc_sign(kg_req *r, json_t **out);
 
 kg_err kg_h_wallet_create(kg_req *r, json_t **out);
 kg_err kg_h_wallet_list(kg_req *r, json_t **out);

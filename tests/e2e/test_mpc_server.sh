@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# End to end: the dev server as the MPC coordinator. `kashguard server --dev
+# --mpc-nodes 3` enrols and starts three `mpc-node` children; a 2-of-3
+# FROST(Ed25519) key is made through POST /v1/mpc/keys and signs through
+# POST /v1/mpc/keys/{id}/sign, each signature checked with OpenSSL. KMS
+# policies decide access (a token without "sign" gets 403, a policy naming
+# the MPC key id allows it). The server is restarted on the same data dir:
+# the nodes come back (new ports) with their shares and sign with the same
+# key. Without --mpc-nodes the routes answer 503.
+. "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || { echo "skip: openssl is not installed" >&2; exit 77; }
+command -v xxd >/dev/null || { echo "skip: xxd is not installed" >&2; exit 77; }
+
+DATA=$TMP/data
+
+start_mpc_server() { # start_mpc_server DATA_DIR NODES
+    local data=$1 nodes=$2 try i
+    for try in 1 2 3 4 5; do
+        PORT=$((20000 + RANDOM % 40000))
+        port_busy "$PORT" && continue
+        "$KG" server --dev --data "$data" --listen "127.0.0.1:$PORT" --mpc-nodes "$nodes" \
+            >"$TMP/server-$PORT.out" 2>"$TMP/server-$PORT.err" &
+        SERVER_PID=$!
+        export KASHGUARD_ADDR="http://127.0.0.1:$PORT"
+        for i in $(seq 1 600); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            if [ -s "$data/root.token" ] && "$KG" status >/dev/null 2>&1; then
+                KASHGUARD_TOKEN=$(cat "$data/root.token")
+                export KASHGUARD_TOKEN
+                SERVER_OUT=$TMP/server-$PORT.out
+                return 0
+            fi
+            sleep 0.1
+        done
+        stop_server
+    done
+    cat "$TMP"/server-*.err >&2
+    fail "the dev server did not come up"
+}
+
+verify_sig() { # verify_sig PUB_B64 MSG_FILE SIG_B64
+    { printf '302a300506032b6570032100' | xxd -r -p; printf '%s' "$1" | base64 -d; } >"$TMP/pub.der"
+    openssl pkey -pubin -inform DER -in "$TMP/pub.der" -out "$TMP/pub.pem" 2>"$TMP/err" || fail "bad public key"
+    printf '%s' "$3" | base64 -d >"$TMP/sig.bin"
+    [ "$(stat -c %s "$TMP/sig.bin")" -eq 64 ] || fail "signature is not 64 bytes"
+    openssl pkeyutl -verify -pubin -inkey "$TMP/pub.pem" -rawin -in "$2" -sigfile "$TMP/sig.bin" \
+        >"$TMP/out" 2>"$TMP/err" || fail "OpenSSL rejects the signature"
+}
+
+sign_msg() { # sign_msg KEY MSG_FILE: prints the signature
+    printf '{"message":"%s"}' "$(base64 -w0 <"$2")" >"$TMP/sign.json"
+    local st
+    st=$(http POST "/v1/mpc/keys/$1/sign" "$TMP/sign.json")
+    [ "$st" = 200 ] || fail "sign: HTTP $st: $(head -c 300 "$TMP/body")"
+    jq -r .signature "$TMP/body"
+}
+
+nodes_running() { pgrep -f -- "--data $DATA/mpc/node" | wc -l; }
+
+step "dev server with three MPC nodes"
+start_mpc_server "$DATA" 3
+for i in 1 2 3; do
+    grep -q "node $i: *127.0.0.1:[0-9]" "$SERVER_OUT" || fail "node $i missing from the banner: $(cat "$SERVER_OUT")"
+    [ -s "$DATA/mpc/nodes/$i.pub" ] || fail "node $i is not enrolled"
+done
+[ "$(nodes_running)" -eq 3 ] || fail "expected 3 node processes"
+
+step "POST /v1/mpc/keys: 2-of-3 frost-ed25519"
+printf '{"scheme":"frost-ed25519","threshold":2,"parties":3}' >"$TMP/kg.json"
+st=$(http POST /v1/mpc/keys "$TMP/kg.json")
+[ "$st" = 200 ] || fail "keygen: HTTP $st: $(head -c 300 "$TMP/body")"
+KEY=$(jq -r .key_id "$TMP/body")
+PUB=$(jq -r .public_key "$TMP/body")
+[ "$(jq -r '.threshold, .parties, .scheme' "$TMP/body" | tr '\n' ' ')" = "2 3 frost-ed25519 " ] || fail "keygen: $(cat "$TMP/body")"
+[ "$(printf '%s' "$PUB" | base64 -d | wc -c)" -eq 32 ] || fail "bad group key"
+
+step "GET /v1/mpc/keys/{id}"
+st=$(http GET "/v1/mpc/keys/$KEY")
+[ "$st" = 200 ] && [ "$(jq -r .public_key "$TMP/body")" = "$PUB" ] || fail "get: HTTP $st: $(cat "$TMP/body")"
+grep -qi 'secret\|share' "$TMP/body" && fail "the key document mentions secrets"
+assert_http 404 not_found GET /v1/mpc/keys/mpc-nope
+assert_http 400 bad_input GET "/v1/mpc/keys/%2E%2E"
+
+step "sign and verify with OpenSSL"
+printf 'pay 1 BTC to bob\n' >"$TMP/msg"
+verify_sig "$PUB" "$TMP/msg" "$(sign_msg "$KEY" "$TMP/msg")"
+cp "$TMP/msg" "$TMP/msg2"; printf x >>"$TMP/msg2"
+openssl pkeyutl -verify -pubin -inkey "$TMP/pub.pem" -rawin -in "$TMP/msg2" -sigfile "$TMP/sig.bin" \
+    >/dev/null 2>&1 && fail "OpenSSL accepted a signature over another message"
+
+step "bad requests"
+printf '{"threshold":4,"parties":3}' >"$TMP/bad.json"
+assert_http 400 bad_input POST /v1/mpc/keys "$TMP/bad.json"
+printf '{"threshold":2,"parties":5}' >"$TMP/bad.json"
+assert_http 400 bad_input POST /v1/mpc/keys "$TMP/bad.json"
+printf '{"threshold":2,"scheme":"rsa"}' >"$TMP/bad.json"
+assert_http 400 bad_input POST /v1/mpc/keys "$TMP/bad.json"
+printf '{"message":"aGk=","extra":1}' >"$TMP/bad.json"
+assert_http 400 bad_input POST "/v1/mpc/keys/$KEY/sign" "$TMP/bad.json"
+
+step "policies: describe only -> sign is 403; a rule naming the key id allows sign"
+ROOT=$KASHGUARD_TOKEN
+printf '{"name":"mpc-read","rules":[{"keys":["mpc-*"],"actions":["describe"]}]}' >"$TMP/p1.json"
+printf '{"name":"mpc-sign","rules":[{"keys":["%s"],"actions":["sign"]}]}' "$KEY" >"$TMP/p2.json"
+run 0 "$KG" policy write "$TMP/p1.json"
+run 0 "$KG" policy write "$TMP/p2.json"
+run 0 "$KG" token create --policy mpc-read --ttl 1h
+READER=$(cat "$TMP/out")
+run 0 "$KG" token create --policy mpc-sign --ttl 1h
+SIGNER=$(cat "$TMP/out")
+export KASHGUARD_TOKEN=$READER
+[ "$(http GET "/v1/mpc/keys/$KEY")" = 200 ] || fail "reader cannot describe the key"
+printf '{"message":"aGk="}' >"$TMP/hi.json"
+assert_http 403 permission_denied POST "/v1/mpc/keys/$KEY/sign" "$TMP/hi.json"
+assert_http 403 permission_denied POST /v1/mpc/keys "$TMP/kg.json"
+export KASHGUARD_TOKEN=$SIGNER
+verify_sig "$PUB" "$TMP/msg" "$(sign_msg "$KEY" "$TMP/msg")"
+assert_http 403 permission_denied GET "/v1/mpc/keys/$KEY"
+export KASHGUARD_TOKEN=$ROOT
+grep -q '"action":"sign","method":"POST","path":"/v1/mpc/keys/[^"]*/sign"' "$DATA/audit.log" || fail "the signing is not audited"
+
+step "restart on the same data dir: same key, nodes restarted"
+stop_server
+[ "$(nodes_running)" -eq 0 ] || fail "the nodes outlived the server"
+start_mpc_server "$DATA" 3
+[ "$(nodes_running)" -eq 3 ] || fail "expected 3 node processes after the restart"
+printf 'after the restart' >"$TMP/msg3"
+verify_sig "$PUB" "$TMP/msg3" "$(sign_msg "$KEY" "$TMP/msg3")"
+st=$(http GET "/v1/mpc/keys/$KEY")
+[ "$(jq -r .public_key "$TMP/body")" = "$PUB" ] || fail "the key changed over the restart"
+stop_server
+[ "$(nodes_running)" -eq 0 ] || fail "the nodes outlived the server"
+
+step "the nodes do not outlive a server killed with SIGKILL"
+start_mpc_server "$DATA" 3
+[ "$(nodes_running)" -eq 3 ] || fail "expected 3 node processes"
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+for _ in $(seq 1 50); do [ "$(nodes_running)" -eq 0 ] && break; sleep 0.1; done
+[ "$(nodes_running)" -eq 0 ] || fail "node processes outlived a SIGKILLed server"
+
+step "without --mpc-nodes: 503"
+start_mpc_server "$TMP/plain" 0
+printf '{"threshold":2}' >"$TMP/kg0.json"
+[ "$(http POST /v1/mpc/keys "$TMP/kg0.json")" = 503 ] || fail "expected 503: $(cat "$TMP/body")"
+grep -q -- "--mpc-nodes" "$TMP/body" || fail "the 503 does not say how to start nodes"
+run 1 "$KG" server --data "$TMP/plain2" --listen 127.0.0.1:0 --mpc-nodes 3
+grep -q "dev mode only" "$TMP/err" || fail "--mpc-nodes without --dev: $(cat "$TMP/err")"
+
+echo "PASS"
