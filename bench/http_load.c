@@ -32,6 +32,7 @@
  *
  * Exit status: 0 when every run completed without errors, 1 on a usage or
  * setup error, 2 when some request failed during a timed run. */
+#include "bench_machine.h"
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -701,27 +702,6 @@ static int run_load(run_result *res, const bench_opts *o, const http_req *req, u
 
 /* ------------------------------------------------------------- report */
 
-static void print_machine(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
-            snprintf(model, sizeof(model), "%s", colon + 2);
-            model[strcspn(model, "\n")] = '\0';
-            break;
-        }
-    }
-    if (f != NULL)
-        fclose(f);
-    struct utsname u;
-    if (uname(&u) != 0)
-        memset(&u, 0, sizeof(u));
-    printf("machine: nproc=%ld, cpu=\"%s\", kernel=\"%s %s %s\"\n", sysconf(_SC_NPROCESSORS_ONLN),
-           model, u.sysname, u.release, u.machine);
-}
-
 /* Print the target and the server's version (GET /v1/sys/health). */
 static int print_server(const bench_opts *o)
 {
@@ -883,7 +863,7 @@ int main(int argc, char **argv)
     bench_opts o = { 0 };
     if (parse_args(&o, argc, argv) != 0)
         return 1;
-    print_machine();
+    bench_print_machine();
     if (print_server(&o) != 0)
         return 1;
     const scenario_def *order[MAX_SCENARIOS + 1];

@@ -28,6 +28,7 @@
  * It prints the machine first (nproc, CPU model, kernel); the figures go
  * into docs/benchmarks.md with the command. Exit status: 0, or 1 when an
  * operation fails (the error is printed; a failing run is never timed). */
+#include "bench_machine.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,28 +371,6 @@ static int throughput(const group_keys *k, const scheme *sc, unsigned threads, d
 
 /* ------------------------------------------------------------------ main */
 
-static void machine_line(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f != NULL) {
-        while (fgets(line, sizeof(line), f) != NULL) {
-            const char *colon = strchr(line, ':');
-            if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
-                snprintf(model, sizeof(model), "%s", colon + 2);
-                model[strcspn(model, "\n")] = '\0';
-                break;
-            }
-        }
-        fclose(f);
-    }
-    struct utsname u;
-    if (uname(&u) != 0)
-        memset(&u, 0, sizeof(u));
-    printf("machine: nproc=%ld, cpu=\"%s\", kernel=\"%s %s %s\"\n", sysconf(_SC_NPROCESSORS_ONLN), model,
-           u.sysname, u.release, u.machine);
-}
-
 static int parse_args(double *seconds, unsigned *threads, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -440,7 +419,7 @@ int main(int argc, char **argv)
     group_keys *k23 = calloc(sizeof(SCHEMES) / sizeof(SCHEMES[0]), sizeof(*k23));
     if (c == NULL || k23 == NULL)
         return die("setup", KG_ERR_NOMEM);
-    machine_line();
+    bench_print_machine();
     printf("in-process FROST, %.1f s per row (at least %d runs), times in ms\n\n", seconds, MIN_RUNS);
     printf("| scheme             | group   | op      | median ms |   p90 ms |   runs |\n");
     printf("|--------------------|---------|---------|-----------|----------|--------|\n");

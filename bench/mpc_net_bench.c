@@ -26,6 +26,7 @@
  * the machine line first; the figures go into docs/benchmarks.md.
  * Exit status: 0, or 1 on any failure (node logs are printed). */
 #define _XOPEN_SOURCE 700 /* nftw */
+#include "bench_machine.h"
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
@@ -284,28 +285,6 @@ static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_
 
 /* ------------------------------------------------------------------ main */
 
-static void machine_line(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f != NULL) {
-        while (fgets(line, sizeof(line), f) != NULL) {
-            const char *colon = strchr(line, ':');
-            if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
-                snprintf(model, sizeof(model), "%s", colon + 2);
-                model[strcspn(model, "\n")] = '\0';
-                break;
-            }
-        }
-        fclose(f);
-    }
-    struct utsname u;
-    if (uname(&u) != 0)
-        memset(&u, 0, sizeof(u));
-    printf("machine: nproc=%ld, cpu=\"%s\", kernel=\"%s %s %s\"\n", sysconf(_SC_NPROCESSORS_ONLN), model,
-           u.sysname, u.release, u.machine);
-}
-
 static int setup(bench *b, const char *argv0, const char *kg)
 {
     char self[4096];
@@ -381,7 +360,7 @@ int main(int argc, char **argv)
     bench *b = calloc(1, sizeof(*b));
     if (b == NULL || (b->v = calloc(MAX_SIGS, sizeof(double))) == NULL)
         return fail("setup", KG_ERR_NOMEM);
-    machine_line();
+    bench_print_machine();
     printf("FROST across processes: %d `kashguard mpc-node` processes on 127.0.0.1, %zu runs per row, ms\n\n",
            N_NODES, sigs);
     printf("| scheme        | group  | op          | median ms |    p90 ms |  runs |\n");

@@ -29,6 +29,7 @@
  *
  * Exit status: 0, or 1 when a setup or an operation fails (the error is
  * printed; a failing operation is never timed). */
+#include "bench_machine.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,27 +276,6 @@ static kg_err setup(bench_ctx *c)
 
 /* ------------------------------------------------------------- report */
 
-static void print_machine(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
-            snprintf(model, sizeof(model), "%s", colon + 2);
-            model[strcspn(model, "\n")] = '\0';
-            break;
-        }
-    }
-    if (f != NULL)
-        fclose(f);
-    struct utsname u;
-    if (uname(&u) != 0)
-        memset(&u, 0, sizeof(u));
-    printf("machine: nproc=%ld, cpu=\"%s\", kernel=\"%s %s %s\"\n", sysconf(_SC_NPROCESSORS_ONLN),
-           model, u.sysname, u.release, u.machine);
-}
-
 /* Run fn for `seconds` (after ~10% warm-up); print one table row. */
 static int run_row(bench_ctx *c, const char *name, bench_fn fn, double seconds)
 {
@@ -340,7 +320,7 @@ int main(int argc, char **argv)
     kg_err err = setup(&c);
     if (err != KG_OK)
         return die("setup", err);
-    print_machine();
+    bench_print_machine();
     printf("seconds per row: %.1f, single thread\n\n", seconds);
     printf("| %-18s | %10s | %10s |\n|%s|%s|%s|\n", "operation", "ops/s", "us/op",
            "--------------------", "-----------:", "-----------:");
