@@ -41,28 +41,7 @@ out() { cat "$TMP/out"; }
 stop_nodes() { for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'stop_nodes; [ -n "${KEEP_TMP:-}" ] || cleanup' EXIT
 
-# npm ci in tests/btc when node_modules is missing or older than the lock
-# file (same stamp and lock as test_wallet_btc.sh).
-btc_setup() {
-    command -v node >/dev/null || skip "node is not installed (tests/btc needs node >= 20)"
-    command -v npm >/dev/null || skip "npm is not installed"
-    [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || skip "node is older than 20"
-    local stamp="$BTC_DIR/node_modules/.kg-lock-hash" want
-    want=$(sha256sum "$BTC_DIR/package-lock.json" | cut -d' ' -f1)
-    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
-    exec 8>"$BTC_DIR/.setup.lock"
-    flock -w 600 8 || fail "timed out waiting for another npm ci in $BTC_DIR"
-    if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; }; then
-        echo "btc: npm ci in $BTC_DIR" >&2
-        if ! (cd "$BTC_DIR" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >"$TMP/npm.log" 2>&1; then
-            npm ping >/dev/null 2>&1 || skip "npm ci failed and the npm registry is unreachable"
-            sed 's/^/  npm: /' "$TMP/npm.log" >&2
-            fail "npm ci failed in $BTC_DIR (registry reachable; see above)"
-        fi
-        echo "$want" >"$stamp"
-    fi
-    exec 8>&-
-}
+. "$BTC_DIR/lib.sh"
 
 # start_node NAME ARGS...: esplora.mjs in the background; sets URL to its API root.
 start_node() {
