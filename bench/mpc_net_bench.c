@@ -11,11 +11,11 @@
  * the DKG for 2-of-3 (nodes 1-3) and 3-of-5 (nodes 1-5) per scheme, then
  * times, as median and p90 milliseconds over N runs:
  *
- *   keygen       kg_mpc_coord_keygen: the networked DKG (one run)
- *   sign         kg_mpc_coord_sign called in a loop from this process: load
- *                the key record, new TLS context, mutual-TLS connect to t
- *                nodes, round one and round two, aggregate (every share
- *                verified). This is the cost without any process start.
+ *   keygen       kg_mpc_coordinator_keygen: the networked DKG (one run)
+ *   sign         kg_mpc_coordinator_sign called in a loop from this
+ *                process: connect to t nodes, round one and round two,
+ *                aggregate (every share verified). This is the cost
+ *                without any process start.
  *   tls-connect  only the connections of that call: TLS context, t
  *                handshakes, close -- the part that a persistent
  *                coordinator with kept-open connections would not pay
@@ -55,6 +55,7 @@ typedef struct {
     char dir[256];
     pid_t pid[N_NODES + 1];
     kg_mpc_coord_node node[N_NODES];
+    kg_mpc_coordinator *co;
     double *v;
 } bench;
 
@@ -201,6 +202,8 @@ static void teardown(bench *b)
         }
     if (b->dir[0] != '\0')
         nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    kg_mpc_coordinator_free(b->co);
+    b->co = NULL;
 }
 
 /* ------------------------------------------------------------------ rows */
@@ -216,9 +219,10 @@ static int check_sig(kg_mpc_group_id g, const uint8_t *sig, size_t sig_len, cons
     return kg_mpc_frost_verify(g, sig, sig_len, &pk, msg, msg_len) == KG_OK ? 0 : -1;
 }
 
-static int rows_sign(bench *b, kg_mpc_group_id g, const char *grp, const char *key_id, const uint8_t *pub,
+static int rows_sign(bench *b, kg_mpc_group_id g, const char *grp, const kg_mpc_key *k, const uint8_t *pub,
                      unsigned t, size_t sigs)
 {
+    const char *key_id = k->key_id;
     const char *name = kg_mpc_frost_scheme_name(g);
     char ca_dir[512];
     snprintf(ca_dir, sizeof(ca_dir), "%s/ca", b->dir);
@@ -227,10 +231,10 @@ static int rows_sign(bench *b, kg_mpc_group_id g, const char *grp, const char *k
         size_t sig_len = 0;
         kg_crypto_sha256(msg, (const uint8_t *)&i, sizeof(i));
         double t0 = now_s();
-        kg_err err = kg_mpc_coord_sign(sig, &sig_len, ca_dir, key_id, msg, sizeof(msg));
+        kg_err err = kg_mpc_coordinator_sign(b->co, sig, &sig_len, k, msg, sizeof(msg), NULL);
         b->v[i] = (now_s() - t0) * 1e3;
         if (err != KG_OK)
-            return fail("kg_mpc_coord_sign", err);
+            return fail("kg_mpc_coordinator_sign", err);
         if (check_sig(g, sig, sig_len, pub, msg, sizeof(msg)) != 0)
             return fail("signature check", KG_ERR_VERIFY);
     }
@@ -269,18 +273,26 @@ static int rows_sign(bench *b, kg_mpc_group_id g, const char *grp, const char *k
 
 static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_t sigs)
 {
-    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1], ca_dir[512], grp[16];
+    char ca_dir[512], grp[16];
     uint8_t pub[KG_MPC_POINT_MAX_BYTES];
     size_t pub_len = sizeof(pub);
+    uint16_t ids[N_NODES];
+    static kg_mpc_key k;
     snprintf(ca_dir, sizeof(ca_dir), "%s/ca", b->dir);
     snprintf(grp, sizeof(grp), "%u-of-%u", t, n);
+    for (unsigned i = 0; i < n; i++)
+        ids[i] = b->node[i].id;
     double t0 = now_s();
-    kg_err err = kg_mpc_coord_keygen(key_id, pub, &pub_len, ca_dir, g, t, b->node, n);
+    kg_err err = kg_mpc_coordinator_keygen(b->co, &k, g, false, t, ids, n);
     b->v[0] = (now_s() - t0) * 1e3;
+    if (err == KG_OK)
+        err = kg_mpc_key_file_save(ca_dir, &k);
+    if (err == KG_OK)
+        err = kg_mpc_key_public(pub, &pub_len, &k);
     if (err != KG_OK)
-        return fail("kg_mpc_coord_keygen", err);
+        return fail("kg_mpc_coordinator_keygen", err);
     print_row(kg_mpc_frost_scheme_name(g), grp, "keygen", b->v, 1);
-    return rows_sign(b, g, grp, key_id, pub, t, sigs);
+    return rows_sign(b, g, grp, &k, pub, t, sigs);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -315,7 +327,12 @@ static int setup(bench *b, const char *argv0, const char *kg)
     for (int id = 1; id <= N_NODES; id++)
         if (node_start(b, id) != 0)
             return 1;
-    return 0;
+    err = kg_mpc_coordinator_new(&b->co, ca_dir);
+    for (int i = 0; i < N_NODES && err == KG_OK; i++)
+        err = kg_mpc_coordinator_set_node(b->co, b->node[i].id, b->node[i].addr);
+    if (err == KG_OK)
+        err = kg_mpc_coordinator_book_save(b->co);
+    return err == KG_OK ? 0 : fail("coordinator", err);
 }
 
 static int run_all(bench *b, size_t sigs)

@@ -31,7 +31,7 @@ const kg_cli_opt kg_opts_mpc_keygen[] = {
     {"nodes", KG_OPT_STR, "<id@host:port,...>", true, "The nodes of the key, e.g. 1@127.0.0.1:7401,2@..."},
     {"threshold", KG_OPT_STR, "<t>", true, "How many nodes must take part in a signature (2..n)."},
     {"scheme", KG_OPT_STR, "<name>", false,
-     "frost-ed25519 (the default), frost-ristretto255, frost-p256 or frost-secp256k1."},
+     "frost-ed25519 (the default), frost-ristretto255, frost-p256, frost-secp256k1 or frost-secp256k1-tr."},
     {"json", KG_OPT_BOOL, NULL, false, "Print a JSON object."},
     OPT_END,
 };
@@ -39,6 +39,7 @@ const kg_cli_opt kg_opts_mpc_sign[] = {
     OPT_CA_DIR,
     {"key", KG_OPT_STR, "<key id>", true, "The MPC key id printed by `mpc keygen`."},
     {"message", KG_OPT_STR, "<data>", true, "The message: @file, - (stdin) or literal text."},
+    {"nodes", KG_OPT_STR, "<id@host:port,...>", false, "New addresses of nodes (saved in the address book)."},
     {"json", KG_OPT_BOOL, NULL, false, "Print a JSON object."},
     OPT_END,
 };
@@ -102,53 +103,106 @@ static int parse_nodes(kg_cli *cli, kg_mpc_coord_node *nodes, size_t *n, const c
     return *n ? KG_CLI_OK : kg_cli_usage_error(cli, "--nodes is empty");
 }
 
-int kg_cmd_mpc_keygen(kg_cli *cli)
+/* The standalone coordinator of --ca-dir with its address book loaded
+ * and, when given, the --nodes entries added (and saved). */
+static int local_coordinator(kg_cli *cli, kg_mpc_coordinator **co, uint16_t *ids, size_t *n)
 {
     static kg_mpc_coord_node nodes[KG_MPC_FROST_MAX_PARTICIPANTS];
-    size_t n = 0;
-    unsigned long t;
-    kg_mpc_group_id g = KG_MPC_GROUP_ED25519;
-    const char *scheme = kg_cli_str(cli, "scheme");
-    signal(SIGPIPE, SIG_IGN);
-    if (parse_nodes(cli, nodes, &n, kg_cli_str(cli, "nodes"))) return KG_CLI_LOCAL;
-    if (kg_cli_uint(cli, &t, "threshold", 0, 2, n)) return KG_CLI_LOCAL;
-    kg_err err = scheme ? kg_mpc_frost_scheme_parse(&g, scheme) : KG_OK;
-    if (err) return kg_cli_local_error(cli, err);
-    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    const char *spec = kg_cli_str(cli, "nodes");
+    *n = 0;
+    if (spec && parse_nodes(cli, nodes, n, spec)) return KG_CLI_LOCAL;
+    kg_err err = kg_mpc_coordinator_new(co, kg_cli_str(cli, "ca-dir"));
+    if (!err) err = kg_mpc_coordinator_book_load(*co);
+    for (size_t i = 0; i < *n && !err; i++) {
+        ids[i] = nodes[i].id;
+        err = kg_mpc_coordinator_set_node(*co, nodes[i].id, nodes[i].addr);
+    }
+    if (!err && *n) err = kg_mpc_coordinator_book_save(*co);
+    if (err) {
+        kg_mpc_coordinator_free(*co);
+        *co = NULL;
+        return kg_cli_local_error(cli, err);
+    }
+    return KG_CLI_OK;
+}
+
+static int print_key(kg_cli *cli, const kg_mpc_key *k)
+{
     uint8_t pub[KG_MPC_POINT_MAX_BYTES];
     size_t pub_len = 0;
-    err = kg_mpc_coord_keygen(key_id, pub, &pub_len, kg_cli_str(cli, "ca-dir"), g, (unsigned)t, nodes, n);
-    if (err) {
-        fprintf(cli->err, "Error: %s\n", kg_err_detail(err));
-        return KG_CLI_REMOTE;
-    }
     char b64[64];
+    kg_err err = kg_mpc_key_public(pub, &pub_len, k);
+    if (err) return kg_cli_local_error(cli, err);
     kg_b64_encode(b64, pub, pub_len);
     if (kg_cli_bool(cli, "json")) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "key_id", key_id, "public_key", b64, "scheme",
-                              kg_mpc_frost_scheme_name(g), "threshold", (int)t, "n", (int)n);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "key_id", k->key_id, "public_key", b64, "scheme",
+                              kg_mpc_key_scheme(k), "threshold", (int)k->t, "n", (int)k->n, "epoch",
+                              (json_int_t)k->epoch);
         kg_cli_print_json(cli->out, o);
         json_decref(o);
     } else {
-        fprintf(cli->out, "key_id      %s\npublic_key  %s\n", key_id, b64);
+        fprintf(cli->out, "key_id      %s\npublic_key  %s\n", k->key_id, b64);
     }
     return KG_CLI_OK;
+}
+
+static int remote_error(kg_cli *cli, kg_err err)
+{
+    fprintf(cli->err, "Error: %s\n", kg_err_detail(err));
+    return err == KG_ERR_NOT_FOUND || err == KG_ERR_BAD_INPUT ? KG_CLI_LOCAL : KG_CLI_REMOTE;
+}
+
+int kg_cmd_mpc_keygen(kg_cli *cli)
+{
+    uint16_t ids[KG_MPC_FROST_MAX_PARTICIPANTS];
+    size_t n = 0;
+    unsigned long t;
+    kg_mpc_group_id g = KG_MPC_GROUP_ED25519;
+    bool taproot = false;
+    const char *scheme = kg_cli_str(cli, "scheme");
+    kg_mpc_coordinator *co = NULL;
+    signal(SIGPIPE, SIG_IGN);
+    kg_err err = scheme ? kg_mpc_key_scheme_parse(&g, &taproot, scheme) : KG_OK;
+    if (err) return kg_cli_local_error(cli, err);
+    int rc = local_coordinator(cli, &co, ids, &n);
+    if (rc) return rc;
+    if (kg_cli_uint(cli, &t, "threshold", 0, 2, n)) {
+        kg_mpc_coordinator_free(co);
+        return KG_CLI_LOCAL;
+    }
+    kg_mpc_key *k = calloc(1, sizeof *k);
+    err = k ? kg_mpc_coordinator_keygen(co, k, g, taproot, (unsigned)t, ids, n) : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    if (!err) err = kg_mpc_key_file_save(kg_cli_str(cli, "ca-dir"), k);
+    rc = err ? remote_error(cli, err) : print_key(cli, k);
+    free(k);
+    kg_mpc_coordinator_free(co);
+    return rc;
 }
 
 int kg_cmd_mpc_sign(kg_cli *cli)
 {
     kg_bytes msg = {0};
+    uint16_t ids[KG_MPC_FROST_MAX_PARTICIPANTS];
+    size_t n = 0;
+    kg_mpc_coordinator *co = NULL;
     signal(SIGPIPE, SIG_IGN);
     kg_err err = kg_cli_read_data(&msg, "message", kg_cli_str(cli, "message"));
     if (err) return kg_cli_local_error(cli, err);
+    int rc = local_coordinator(cli, &co, ids, &n);
+    if (rc) {
+        kg_bytes_free(&msg);
+        return rc;
+    }
     uint8_t sig[KG_MPC_FROST_SIG_MAX_BYTES];
     size_t sig_len = 0;
-    err = kg_mpc_coord_sign(sig, &sig_len, kg_cli_str(cli, "ca-dir"), kg_cli_str(cli, "key"), msg.data, msg.len);
+    kg_mpc_key *k = calloc(1, sizeof *k);
+    err = k ? kg_mpc_key_file_load(k, kg_cli_str(cli, "ca-dir"), kg_cli_str(cli, "key"))
+            : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    if (!err) err = kg_mpc_coordinator_sign(co, sig, &sig_len, k, msg.data, msg.len, NULL);
     kg_bytes_free(&msg);
-    if (err) {
-        fprintf(cli->err, "Error: %s\n", kg_err_detail(err));
-        return err == KG_ERR_NOT_FOUND || err == KG_ERR_BAD_INPUT ? KG_CLI_LOCAL : KG_CLI_REMOTE;
-    }
+    free(k);
+    kg_mpc_coordinator_free(co);
+    if (err) return remote_error(cli, err);
     char b64[128];
     kg_b64_encode(b64, sig, sig_len);
     if (kg_cli_bool(cli, "json")) {

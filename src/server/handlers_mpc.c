@@ -17,6 +17,7 @@
 #include <kashguard/mpc.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MSG_MAX (64u * 1024u)
@@ -68,12 +69,34 @@ static kg_err get_count(unsigned *out, const json_t *obj, const char *field, uns
     return e;
 }
 
+/* The API's view of a key record: public parts only. */
+static kg_err key_document(json_t **out, const kg_mpc_key *k)
+{
+    uint8_t pub[KG_MPC_POINT_MAX_BYTES];
+    size_t pub_len = 0;
+    kg_err e = kg_mpc_key_public(pub, &pub_len, k);
+    json_t *nodes = json_array();
+    for (unsigned i = 0; e == KG_OK && nodes != NULL && i < k->n; i++)
+        json_array_append_new(nodes, json_integer(k->ids[i]));
+    *out = e == KG_OK && nodes != NULL
+               ? json_pack("{s:s, s:s, s:i, s:i, s:I, s:o, s:o}", "key_id", k->key_id, "scheme", kg_mpc_key_scheme(k),
+                           "threshold", (int)k->t, "parties", (int)k->n, "epoch", (json_int_t)k->epoch,
+                           "public_key", kg_json_b64(pub, pub_len), "nodes", nodes)
+               : NULL;
+    if (*out == NULL) {
+        json_decref(nodes);
+        return e != KG_OK ? e : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    }
+    return KG_OK;
+}
+
 kg_err kg_h_mpc_key_create(kg_req *r, json_t **out)
 {
     static const char *const fields[] = { "scheme", "threshold", "parties", NULL };
     kg_server_mpc *m = r->srv->mpc;
     const char *scheme = "frost-ed25519";
     kg_mpc_group_id g = KG_MPC_GROUP_ED25519;
+    bool taproot = false;
     unsigned t = 0, n = 0;
     kg_err e = kg_req_fields(r, fields);
     if (e == KG_OK)
@@ -81,7 +104,7 @@ kg_err kg_h_mpc_key_create(kg_req *r, json_t **out)
     if (e == KG_OK && scheme == NULL)
         scheme = "frost-ed25519";
     if (e == KG_OK)
-        e = kg_mpc_frost_scheme_parse(&g, scheme);
+        e = kg_mpc_key_scheme_parse(&g, &taproot, scheme);
     if (e == KG_OK)
         e = get_count(&n, r->json, "parties", m ? m->n : 3);
     if (e == KG_OK && json_object_get(r->json, "threshold") == NULL)
@@ -100,23 +123,23 @@ kg_err kg_h_mpc_key_create(kg_req *r, json_t **out)
         return no_nodes(r, out);
     if (n > m->n)
         return kg_err_set(KG_ERR_BAD_INPUT, "parties %u is more than the %u MPC nodes of this server", n, m->n);
-    kg_mpc_coord_node nodes[KG_SERVER_MPC_NODES_MAX];
-    for (unsigned i = 0; i < n; i++) {
-        nodes[i].id = (uint16_t)(i + 1);
-        snprintf(nodes[i].addr, sizeof nodes[i].addr, "%s", m->addr[i]);
-    }
-    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
-    uint8_t pub[KG_MPC_POINT_MAX_BYTES];
-    size_t pub_len = 0;
+    uint16_t ids[KG_SERVER_MPC_NODES_MAX];
+    for (unsigned i = 0; i < n; i++)
+        ids[i] = (uint16_t)(i + 1);
+    kg_mpc_key *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return kg_err_set(KG_ERR_NOMEM, "out of memory");
     pthread_mutex_lock(&m->mu);
-    e = kg_mpc_coord_keygen(key_id, pub, &pub_len, m->dir, g, t, nodes, n);
+    e = kg_mpc_coordinator_keygen(m->co, k, g, taproot, t, ids, n);
     pthread_mutex_unlock(&m->mu);
-    if (e != KG_OK)
-        return e;
-    snprintf(r->key_id, sizeof r->key_id, "%.63s", key_id);
-    *out = json_pack("{s:s, s:s, s:i, s:i, s:o}", "key_id", key_id, "scheme", kg_mpc_frost_scheme_name(g),
-                     "threshold", (int)t, "parties", (int)n, "public_key", kg_json_b64(pub, pub_len));
-    return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    if (e == KG_OK)
+        e = kg_mpc_key_file_save(m->dir, k);
+    if (e == KG_OK) {
+        snprintf(r->key_id, sizeof r->key_id, "%.63s", k->key_id);
+        e = key_document(out, k);
+    }
+    free(k);
+    return e;
 }
 
 kg_err kg_h_mpc_key_get(kg_req *r, json_t **out)
@@ -129,23 +152,16 @@ kg_err kg_h_mpc_key_get(kg_req *r, json_t **out)
         return e;
     if (r->srv->mpc == NULL)
         return no_nodes(r, out);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/keys/%s.json", r->srv->mpc->dir, r->target.param);
-    json_error_t je;
-    json_t *rec = json_load_file(path, 0, &je);
-    if (rec == NULL)
-        return kg_err_set(KG_ERR_NOT_FOUND, "no MPC key %.80s", r->target.param);
-    json_t *nodes = json_array(), *v;
-    size_t i;
-    json_array_foreach(json_object_get(rec, "nodes"), i, v) {
-        json_array_append(nodes, json_object_get(v, "id"));
-    }
-    *out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o}", "key_id", json_object_get(rec, "key_id"),
-                     "scheme", json_object_get(rec, "scheme"), "threshold", json_object_get(rec, "threshold"),
-                     "parties", json_object_get(rec, "n"), "public_key", json_object_get(rec, "public_key"),
-                     "nodes", nodes);
-    json_decref(rec);
-    return *out ? KG_OK : kg_err_set(KG_ERR_STORE, "the MPC key record %.80s is damaged", r->target.param);
+    kg_mpc_key *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    e = kg_mpc_key_file_load(k, r->srv->mpc->dir, r->target.param);
+    if (e == KG_ERR_NOT_FOUND)
+        e = kg_err_set(KG_ERR_NOT_FOUND, "no MPC key %.80s", r->target.param);
+    if (e == KG_OK)
+        e = key_document(out, k);
+    free(k);
+    return e;
 }
 
 kg_err kg_h_mpc_sign(kg_req *r, json_t **out)
@@ -163,9 +179,15 @@ kg_err kg_h_mpc_sign(kg_req *r, json_t **out)
         kg_server_mpc *m = r->srv->mpc;
         uint8_t sig[KG_MPC_FROST_SIG_MAX_BYTES];
         size_t sig_len = 0;
+        kg_mpc_key *k = calloc(1, sizeof *k);
+        e = k != NULL ? kg_mpc_key_file_load(k, m->dir, r->target.param) : kg_err_set(KG_ERR_NOMEM, "out of memory");
+        if (e == KG_ERR_NOT_FOUND)
+            e = kg_err_set(KG_ERR_NOT_FOUND, "no MPC key %.80s", r->target.param);
         pthread_mutex_lock(&m->mu);
-        e = kg_mpc_coord_sign(sig, &sig_len, m->dir, r->target.param, msg.data, msg.len);
+        if (e == KG_OK)
+            e = kg_mpc_coordinator_sign(m->co, sig, &sig_len, k, msg.data, msg.len, NULL);
         pthread_mutex_unlock(&m->mu);
+        free(k);
         if (e == KG_OK) {
             *out = json_pack("{s:s, s:o}", "key_id", r->target.param, "signature", kg_json_b64(sig, sig_len));
             if (*out == NULL)

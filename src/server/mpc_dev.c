@@ -14,8 +14,8 @@
  * and SIGTERM in all its threads, and a child would inherit that), its
  * output appended to node<i>/node.log. It is ready when its log says
  * "listening"; a node that exits first (port taken meanwhile) is retried on
- * another port. Ports change between starts, so the node addresses kept in
- * the key records are rewritten to the current ones before serving.
+ * another port. Ports change between starts; the coordinator's address
+ * book (kg_mpc_coordinator_set_node) gets the current ones.
  * Shutdown: SIGTERM to every node, wait (a node checks every second), then
  * SIGKILL for one that hangs. */
 #include "server_int.h"
@@ -181,62 +181,6 @@ static kg_err start_node(kg_server_mpc *m, unsigned i, const char *exe)
     return kg_err_set(KG_ERR_IO, "MPC node %u exited at start %d times; see %s", i, SPAWN_TRIES, log);
 }
 
-/* Point the node addresses of one key record at the running nodes. */
-static kg_err record_readdress(const kg_server_mpc *m, const char *path)
-{
-    json_error_t je;
-    json_t *o = json_load_file(path, 0, &je), *nodes = json_object_get(o, "nodes"), *v;
-    size_t i;
-    bool changed = false;
-    json_array_foreach(nodes, i, v) {
-        json_int_t id = json_integer_value(json_object_get(v, "id"));
-        const char *old = json_string_value(json_object_get(v, "addr"));
-        if (id >= 1 && id <= (json_int_t)m->n && (old == NULL || strcmp(old, m->addr[id - 1]) != 0)) {
-            json_object_set_new(v, "addr", json_string(m->addr[id - 1]));
-            changed = true;
-        }
-    }
-    kg_err e = KG_OK;
-    if (changed) {
-        char tmp[4600];
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        bool ok = f != NULL && json_dumpf(o, f, JSON_INDENT(2)) == 0;
-        if (f != NULL)
-            ok = (fclose(f) == 0) && ok;
-        else if (fd >= 0)
-            close(fd);
-        if (!ok || rename(tmp, path) != 0) {
-            unlink(tmp);
-            e = kg_err_set(KG_ERR_IO, "cannot update the node addresses in %.200s", path);
-        }
-    }
-    json_decref(o);
-    return e;
-}
-
-static kg_err records_readdress(const kg_server_mpc *m)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/keys", m->dir);
-    DIR *d = opendir(p);
-    if (d == NULL)
-        return KG_OK;
-    kg_err e = KG_OK;
-    struct dirent *de;
-    while (e == KG_OK && (de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0 && de->d_name[0] != '.') {
-            char f[4500];
-            snprintf(f, sizeof f, "%s/%s", p, de->d_name);
-            e = record_readdress(m, f);
-        }
-    }
-    closedir(d);
-    return e;
-}
-
 kg_err kg_server_mpc_start(kg_server *srv)
 {
     const kg_server_config *cfg = &srv->cfg;
@@ -258,7 +202,9 @@ kg_err kg_server_mpc_start(kg_server *srv)
     for (unsigned i = 1; i <= m->n && e == KG_OK; i++)
         e = start_node(m, i, exe);
     if (e == KG_OK)
-        e = records_readdress(m);
+        e = kg_mpc_coordinator_new(&m->co, m->dir);
+    for (unsigned i = 1; i <= m->n && e == KG_OK; i++)
+        e = kg_mpc_coordinator_set_node(m->co, (uint16_t)i, m->addr[i - 1]);
     return e;
 }
 
@@ -286,6 +232,7 @@ void kg_server_mpc_stop(kg_server *srv)
             kill(m->pid[i], SIGKILL);
             waitpid(m->pid[i], NULL, 0);
         }
+    kg_mpc_coordinator_free(m->co);
     pthread_mutex_destroy(&m->mu);
     free(m);
     srv->mpc = NULL;

@@ -22,6 +22,7 @@
  * node registry, key records), <data>/mpc/node<i> node i's; the nodes run as
  * child processes. One MPC operation at a time (a node serves one
  * connection at a time), hence mu. */
+#include <kashguard/mpc.h>
 #define KG_SERVER_MPC_NODES_MAX 9
 typedef struct {
     pthread_mutex_t mu;
@@ -29,6 +30,7 @@ typedef struct {
     unsigned n;
     pid_t pid[KG_SERVER_MPC_NODES_MAX];
     char addr[KG_SERVER_MPC_NODES_MAX][128];   /* "127.0.0.1:PORT" of node i+1 */
+    kg_mpc_coordinator *co;                     /* the server as coordinator of the nodes */
 } kg_server_mpc;
 
 struct kg_server {

@@ -39,6 +39,7 @@
 
 #include "frost.h"
 #include "net.h"
+#include <jansson.h>
 
 #define KG_MPC_NODE_VERSION 1
 #define KG_MPC_NODE_HEADER_BYTES 40
@@ -117,12 +118,13 @@ typedef struct {
  *  or the error that prevented the start. */
 kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop) KG_WARN_UNUSED;
 
-/* ------------------------------------------------ coordinator (coord.c) */
+/* ------------------------------------------------ coordinator (coord*.c) */
 
 /** The coordinator's directory (from `kashguard mpc ca-init`): ca.pem,
- *  ca.key, coordinator.pem, coordinator.key, nodes/<id>.pub (64 bytes,
- *  X25519 || Ed25519 envelope public keys, written by node enrolment) and
- *  keys/<key id>.json (the key records). */
+ *  ca.key, coordinator.pem, coordinator.key and nodes/<id>.pub (64 bytes,
+ *  X25519 || Ed25519 envelope public keys, written by node enrolment). Key
+ *  records are not kept here: the caller stores kg_mpc_key (the server in
+ *  its store, the CLI as JSON files). */
 kg_err kg_mpc_coord_ca_init(const char *dir) KG_WARN_UNUSED;
 /** Issue node id's certificate and key (out_dir/node.pem, node.key), its
  *  envelope keys (out_dir/envelope.key 0600, envelope.pub) and register
@@ -134,16 +136,106 @@ typedef struct {
     char addr[128];
 } kg_mpc_coord_node;
 
-/** Distributed key generation across nodes[0..n-1] (ids exactly 1..n in any
- *  order) with threshold t. Writes the key record and returns its id
- *  (key_id, NUL-terminated) and the group public key. */
-kg_err kg_mpc_coord_keygen(char key_id[static KG_MPC_NODE_KEY_ID_MAX + 1], uint8_t *pub, size_t *pub_len,
-                           const char *dir, kg_mpc_group_id g, unsigned t,
-                           const kg_mpc_coord_node *nodes, size_t n) KG_WARN_UNUSED;
-/** Sign msg with key_id using the first t nodes that accept a connection.
- *  KG_ERR_NETWORK when fewer than t are reachable; KG_ERR_VERIFY naming
- *  the culprits when a share is bad. */
-kg_err kg_mpc_coord_sign(uint8_t sig[static KG_MPC_FROST_SIG_MAX_BYTES], size_t *sig_len,
-                         const char *dir, const char *key_id, const uint8_t *msg, size_t msg_len) KG_WARN_UNUSED;
+/* ---------------------------------------------------------- key records */
+
+/** What the coordinator knows of a threshold key: public values only. */
+typedef struct {
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    kg_mpc_group_id g;
+    bool taproot;        /* scheme frost-secp256k1-tr (BIP 445 signing) */
+    unsigned t, n;       /* threshold, number of share holders */
+    uint32_t epoch;      /* 0 after the DKG; +1 for every refresh or reshare */
+    kg_mpc_point group_public;
+    uint16_t ids[KG_MPC_FROST_MAX_PARTICIPANTS];    /* ids[0..n-1] ascending */
+    kg_mpc_point pub[KG_MPC_FROST_MAX_PARTICIPANTS]; /* public share of ids[i] at `epoch` */
+    bool stale[KG_MPC_FROST_MAX_PARTICIPANTS];       /* ids[i] missed a refresh: repair it */
+} kg_mpc_key;
+
+/** The scheme name of k ("frost-ed25519", ..., "frost-secp256k1-tr"). */
+const char *kg_mpc_key_scheme(const kg_mpc_key *k);
+/** Parse a scheme name of the API (the four RFC 9591 ones and
+ *  frost-secp256k1-tr). KG_OK | KG_ERR_BAD_INPUT. */
+kg_err kg_mpc_key_scheme_parse(kg_mpc_group_id *g, bool *taproot, const char *name) KG_WARN_UNUSED;
+/** The public key as the API shows it: 32 bytes for Ed25519/ristretto255,
+ *  the 32-byte x-only key for frost-secp256k1-tr, else 33 bytes SEC1. */
+kg_err kg_mpc_key_public(uint8_t out[static KG_MPC_POINT_MAX_BYTES], size_t *out_len, const kg_mpc_key *k) KG_WARN_UNUSED;
+/** JSON form {"key_id","scheme","threshold","n","epoch","public_key"(b64 of
+ *  the serialized group point),"nodes":[{"id","public_share","stale"}]}.
+ *  from_json checks everything (untrusted: ids ascending in 1..65535, points
+ *  valid, 2 <= t <= n) and ignores unknown fields. */
+kg_err kg_mpc_key_to_json(json_t **out, const kg_mpc_key *k) KG_WARN_UNUSED;
+kg_err kg_mpc_key_from_json(kg_mpc_key *k, const json_t *o) KG_WARN_UNUSED;
+
+/** The standalone coordinator's files (the CLI's `mpc ... --ca-dir DIR`):
+ *  DIR/keys/<key id>.json, written 0600 through a temporary file. */
+kg_err kg_mpc_key_file_save(const char *dir, const kg_mpc_key *k) KG_WARN_UNUSED;
+/** KG_OK | KG_ERR_NOT_FOUND ("no MPC key ...") | KG_ERR_BAD_INPUT. */
+kg_err kg_mpc_key_file_load(kg_mpc_key *k, const char *dir, const char *key_id) KG_WARN_UNUSED;
+
+/* ---------------------------------------------------------- coordinator */
+
+/** A coordinator: the TLS identity of a coordinator directory and an
+ *  address book of nodes. Thread-safe: any number of operations may run at
+ *  once on different keys (and on one key: signing sessions are independent;
+ *  the caller serialises refresh/reshare/repair of one key). */
+typedef struct kg_mpc_coordinator kg_mpc_coordinator;
+
+kg_err kg_mpc_coordinator_new(kg_mpc_coordinator **out, const char *dir) KG_WARN_UNUSED;
+void kg_mpc_coordinator_free(kg_mpc_coordinator *co);
+/** Set or change node id's address ("host:port"). KG_OK | KG_ERR_BAD_INPUT. */
+kg_err kg_mpc_coordinator_set_node(kg_mpc_coordinator *co, uint16_t id, const char *addr) KG_WARN_UNUSED;
+
+/** The address book on disk: DIR/nodes/<id>.addr, one "host:port" each.
+ *  save writes every entry; load adds every file it finds. */
+kg_err kg_mpc_coordinator_book_save(kg_mpc_coordinator *co) KG_WARN_UNUSED;
+kg_err kg_mpc_coordinator_book_load(kg_mpc_coordinator *co) KG_WARN_UNUSED;
+
+/** Distributed key generation across nodes ids[0..n-1] (any distinct ids of
+ *  the address book, each enrolled) with threshold t: fills *out (new key
+ *  id "mpc-<32 hex>", epoch 0). 2 <= t <= n <= 255, else KG_ERR_BAD_INPUT.
+ *  Every node must take part; a node that cheats is named in the error. */
+kg_err kg_mpc_coordinator_keygen(kg_mpc_coordinator *co, kg_mpc_key *out, kg_mpc_group_id g, bool taproot,
+                                 unsigned t, const uint16_t *ids, size_t n) KG_WARN_UNUSED;
+
+/** Options of a signature (NULL = none). For frost-secp256k1-tr: tweak the
+ *  key for a BIP341 key-path spend (BIP86 when no merkle root). */
+typedef struct {
+    bool taproot_tweak;
+    bool has_merkle_root;
+    uint8_t merkle_root[32];
+} kg_mpc_sign_opts;
+
+/** Sign msg with t of k's non-stale nodes (those that answer first; a node
+ *  that is down or fails mid-session is replaced by another while enough
+ *  are left). KG_ERR_NETWORK names the unreachable nodes when fewer than t
+ *  answer; KG_ERR_VERIFY names the nodes whose shares are invalid. */
+kg_err kg_mpc_coordinator_sign(kg_mpc_coordinator *co, uint8_t sig[static KG_MPC_FROST_SIG_MAX_BYTES],
+                               size_t *sig_len, const kg_mpc_key *k, const uint8_t *msg, size_t msg_len,
+                               const kg_mpc_sign_opts *opts) KG_WARN_UNUSED;
+
+/** Proactive refresh: new shares for the same group key. Needs at least t
+ *  live share holders; holders that are down are marked stale (repair them
+ *  when they are back). On success *k is the new epoch; on failure *k is
+ *  unchanged and every node keeps its old share. */
+kg_err kg_mpc_coordinator_refresh(kg_mpc_coordinator *co, kg_mpc_key *k) KG_WARN_UNUSED;
+/** Reshare to new_ids[0..new_n-1] with threshold new_t (same group key):
+ *  t live old holders deal; every new holder must take part. Old holders
+ *  outside the new set delete their shares. */
+kg_err kg_mpc_coordinator_reshare(kg_mpc_coordinator *co, kg_mpc_key *k, unsigned new_t,
+                                  const uint16_t *new_ids, size_t new_n) KG_WARN_UNUSED;
+/** Rebuild holder id's share of the current epoch with t live helpers
+ *  (a stale or replaced node catches up); clears its stale flag. */
+kg_err kg_mpc_coordinator_repair(kg_mpc_coordinator *co, kg_mpc_key *k, uint16_t id) KG_WARN_UNUSED;
+
+/** One node as seen by the coordinator. */
+typedef struct {
+    uint16_t id;
+    char addr[128];
+    bool up;
+    double rtt_ms;       /* of a PING round trip when up */
+    char error[200];     /* why not, when down */
+} kg_mpc_node_status;
+/** Probe every node of the address book (in id order) into out[0..*n-1]. */
+kg_err kg_mpc_coordinator_status(kg_mpc_coordinator *co, kg_mpc_node_status *out, size_t *n, size_t cap) KG_WARN_UNUSED;
 
 #endif
