@@ -1,26 +1,27 @@
-/* bench_mpc_net_bench: FROST signing across processes -- the latency of one
- * threshold signature when the parties are `kashguard mpc-node` processes
- * on this machine and this process is the coordinator (docs/mpc.md
- * "Running nodes").
+/* bench_mpc_net_bench: FROST signing across processes -- the latency and
+ * throughput of threshold signatures when the parties are `kashguard
+ * mpc-node` processes on this machine and this process is the coordinator
+ * (docs/mpc.md "Running nodes", "Signing performance").
  *
- *   bench_mpc_net_bench [--kashguard PATH] [--sigs N]   (defaults: the
- *       kashguard binary next to this one, 50 signatures per row)
+ *   bench_mpc_net_bench [--kashguard PATH] [--sigs N] [--seconds S]
+ *       defaults: the kashguard binary next to this one, 50 signatures per
+ *       latency row, 2 seconds per throughput row
  *
- * It makes a private CA in a temporary directory, enrols five nodes,
- * starts five `kashguard mpc-node` processes on free loopback ports, runs
- * the DKG for 2-of-3 (nodes 1-3) and 3-of-5 (nodes 1-5) per scheme, then
- * times, as median and p90 milliseconds over N runs:
+ * It makes a private CA in a temporary directory, enrols ten nodes, starts
+ * ten `kashguard mpc-node` processes on free loopback ports and, for
+ * frost-ed25519 2-of-3 (nodes 1-3), 3-of-5 (1-5) and 7-of-10 (1-10), times
+ * as median and p90 milliseconds:
  *
  *   keygen       kg_mpc_coordinator_keygen: the networked DKG (one run)
- *   sign         kg_mpc_coordinator_sign called in a loop from this
- *                process: connect to t nodes, round one and round two,
- *                aggregate (every share verified). This is the cost
- *                without any process start.
- *   tls-connect  only the connections of that call: TLS context, t
- *                handshakes, close -- the part that a persistent
- *                coordinator with kept-open connections would not pay
- *   cli-sign     `kashguard mpc sign` as a process (start-up + the above)
- *   cli-noop     `kashguard mpc sign --help`: the process start-up alone
+ *   sign-cold    a first signature: a new coordinator object each time
+ *                (TLS context, t handshakes, both rounds, aggregation)
+ *   sign-pooled  kg_mpc_coordinator_sign in a loop on one coordinator:
+ *                pooled connections, both rounds fanned out in parallel
+ *   sign-warm    the same with preprocessed commitments cached (one round
+ *                trip; each node stores and consumes its nonces durably)
+ *   C=1/4/16     C threads signing at once on one coordinator (pooled,
+ *                preprocessing on with background refill) for S seconds:
+ *                the "runs" column is sigs/s, median/p90 are per signature
  *
  * Every signature is checked (Ed25519 ones with libsodium too). It prints
  * the machine line first; the figures go into docs/benchmarks.md.
@@ -31,6 +32,7 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -47,8 +49,9 @@
 
 extern char **environ;
 
-#define N_NODES 5
+#define N_NODES 10
 #define MAX_SIGS 10000
+#define MAX_THREADS 16
 
 typedef struct {
     char kg[4096];
@@ -89,7 +92,7 @@ static double quantile(const double *v, size_t n, double q)
 static void print_row(const char *scheme, const char *group, const char *op, double *v, size_t n)
 {
     qsort(v, n, sizeof(double), cmp_double);
-    printf("| %-13s | %-6s | %-11s | %9.3f | %9.3f | %5zu |\n", scheme, group, op, quantile(v, n, 0.5),
+    printf("| %-13s | %-7s | %-12s | %9.3f | %9.3f | %7zu |\n", scheme, group, op, quantile(v, n, 0.5),
            quantile(v, n, 0.9), n);
     fflush(stdout);
 }
@@ -110,16 +113,6 @@ static pid_t spawn(char *const *argv, const char *log)
         pid = -1;
     posix_spawn_file_actions_destroy(&fa);
     return pid;
-}
-
-/* Run argv to completion; 0 when it exits 0. */
-static int run_wait(char *const *argv)
-{
-    int st = 0;
-    pid_t pid = spawn(argv, NULL);
-    if (pid < 0 || waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 static int free_port(void)
@@ -219,66 +212,140 @@ static int check_sig(kg_mpc_group_id g, const uint8_t *sig, size_t sig_len, cons
     return kg_mpc_frost_verify(g, sig, sig_len, &pk, msg, msg_len) == KG_OK ? 0 : -1;
 }
 
-static int rows_sign(bench *b, kg_mpc_group_id g, const char *grp, const kg_mpc_key *k, const uint8_t *pub,
-                     unsigned t, size_t sigs)
+/* A new coordinator over the running nodes. */
+static kg_err co_new(bench *b, kg_mpc_coordinator **co)
 {
-    const char *key_id = k->key_id;
-    const char *name = kg_mpc_frost_scheme_name(g);
     char ca_dir[512];
     snprintf(ca_dir, sizeof(ca_dir), "%s/ca", b->dir);
-    for (size_t i = 0; i < sigs; i++) {
-        uint8_t msg[32], sig[KG_MPC_FROST_SIG_MAX_BYTES];
-        size_t sig_len = 0;
-        kg_crypto_sha256(msg, (const uint8_t *)&i, sizeof(i));
-        double t0 = now_s();
-        kg_err err = kg_mpc_coordinator_sign(b->co, sig, &sig_len, k, msg, sizeof(msg), NULL);
-        b->v[i] = (now_s() - t0) * 1e3;
-        if (err != KG_OK)
-            return fail("kg_mpc_coordinator_sign", err);
-        if (check_sig(g, sig, sig_len, pub, msg, sizeof(msg)) != 0)
-            return fail("signature check", KG_ERR_VERIFY);
+    kg_err err = kg_mpc_coordinator_new(co, ca_dir);
+    for (int i = 0; i < N_NODES && err == KG_OK; i++)
+        err = kg_mpc_coordinator_set_node(*co, b->node[i].id, b->node[i].addr);
+    return err;
+}
+
+static kg_err sign_one(kg_mpc_coordinator *co, const kg_mpc_key *k, const uint8_t *pub, uint64_t i, double *ms)
+{
+    uint8_t msg[32], sig[KG_MPC_FROST_SIG_MAX_BYTES];
+    size_t sig_len = 0;
+    kg_crypto_sha256(msg, (const uint8_t *)&i, sizeof(i));
+    double t0 = now_s();
+    kg_err err = kg_mpc_coordinator_sign(co, sig, &sig_len, k, msg, sizeof(msg), NULL);
+    *ms = (now_s() - t0) * 1e3;
+    if (err == KG_OK && check_sig(k->g, sig, sig_len, pub, msg, sizeof(msg)) != 0)
+        err = kg_err_set(KG_ERR_VERIFY, "the signature does not verify");
+    return err;
+}
+
+typedef struct {
+    kg_mpc_coordinator *co;
+    const kg_mpc_key *k;
+    const uint8_t *pub;
+    double until;
+    uint64_t base;
+    double *v;
+    size_t n, cap;
+    kg_err err;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    while (w->err == KG_OK && now_s() < w->until) {
+        double ms = 0;
+        w->err = sign_one(w->co, w->k, w->pub, w->base + w->n, &ms);
+        if (w->n < w->cap)
+            w->v[w->n] = ms;
+        w->n++;
     }
-    print_row(name, grp, "sign", b->v, sigs);
-    char ca[600], cert[600], key[600];
-    snprintf(ca, sizeof(ca), "%s/ca.pem", ca_dir);
-    snprintf(cert, sizeof(cert), "%s/coordinator.pem", ca_dir);
-    snprintf(key, sizeof(key), "%s/coordinator.key", ca_dir);
-    for (size_t i = 0; i < sigs; i++) {
-        kg_mpc_net_tls *tls = NULL;
-        kg_mpc_net_conn *c[N_NODES] = {0};
-        double t0 = now_s();
-        kg_err err = kg_mpc_net_tls_new(&tls, ca, cert, key);
-        for (unsigned j = 0; j < t && err == KG_OK; j++)
-            err = kg_mpc_net_connect(&c[j], tls, b->node[j].addr, b->node[j].id, 3000);
-        for (unsigned j = 0; j < t; j++)
-            kg_mpc_net_close(c[j]);
-        kg_mpc_net_tls_free(tls);
-        b->v[i] = (now_s() - t0) * 1e3;
-        if (err != KG_OK)
-            return fail("kg_mpc_net_connect", err);
+    return NULL;
+}
+
+/* C threads signing at once for `seconds`. */
+static int row_concurrent(bench *b, const kg_mpc_key *k, const uint8_t *pub, const char *grp, unsigned threads,
+                          double seconds)
+{
+    worker w[MAX_THREADS];
+    pthread_t th[MAX_THREADS];
+    size_t per = MAX_SIGS / MAX_THREADS;
+    double t0 = now_s();
+    for (unsigned i = 0; i < threads; i++) {
+        w[i] = (worker){.co = b->co, .k = k, .pub = pub, .until = t0 + seconds, .base = (uint64_t)(i + 1) << 40,
+                        .v = b->v + i * per, .cap = per};
+        if (pthread_create(&th[i], NULL, work, &w[i]) != 0)
+            return fail("pthread_create", KG_ERR_INTERNAL);
     }
-    print_row(name, grp, "tls-connect", b->v, sigs);
-    for (size_t i = 0; i < sigs; i++) {
-        char *argv[] = {b->kg, "mpc", "sign", "--ca-dir", ca_dir, "--key", (char *)key_id, "--message",
-                        "hello", NULL};
-        double t0 = now_s();
-        int rc = run_wait(argv);
-        b->v[i] = (now_s() - t0) * 1e3;
-        if (rc != 0)
-            return fail("kashguard mpc sign", KG_ERR_INTERNAL);
+    size_t total = 0, kept = 0;
+    kg_err err = KG_OK;
+    for (unsigned i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        total += w[i].n;
+        if (w[i].err != KG_OK)
+            err = w[i].err;
     }
-    print_row(name, grp, "cli-sign", b->v, sigs);
+    double el = now_s() - t0;
+    if (err != KG_OK)
+        return fail("concurrent kg_mpc_coordinator_sign", err);
+    static double all[MAX_SIGS];
+    for (unsigned i = 0; i < threads; i++)
+        for (size_t j = 0; j < w[i].n && j < w[i].cap; j++)
+            all[kept++] = w[i].v[j];
+    char op[32];
+    snprintf(op, sizeof(op), "C=%u sigs/s", threads);
+    qsort(all, kept, sizeof(double), cmp_double);
+    printf("| %-13s | %-7s | %-12s | %9.3f | %9.3f | %7.1f |\n", kg_mpc_frost_scheme_name(k->g), grp, op,
+           quantile(all, kept, 0.5), quantile(all, kept, 0.9), (double)total / el);
+    fflush(stdout);
     return 0;
 }
 
-static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_t sigs)
+static int rows_sign(bench *b, const kg_mpc_key *k, const uint8_t *pub, const char *grp, size_t sigs,
+                     double seconds)
 {
-    char ca_dir[512], grp[16];
+    const char *name = kg_mpc_frost_scheme_name(k->g);
+    kg_err err = KG_OK;
+    for (size_t i = 0; i < sigs && err == KG_OK; i++) {
+        kg_mpc_coordinator *co = NULL;
+        double t0 = now_s(), ms = 0;
+        err = co_new(b, &co);
+        if (err == KG_OK)
+            err = sign_one(co, k, pub, i, &ms);
+        kg_mpc_coordinator_free(co);
+        b->v[i] = (now_s() - t0) * 1e3;
+    }
+    if (err != KG_OK)
+        return fail("sign-cold", err);
+    print_row(name, grp, "sign-cold", b->v, sigs);
+    for (size_t i = 0; i < sigs && err == KG_OK; i++)
+        err = sign_one(b->co, k, pub, 1000 + i, &b->v[i]);
+    if (err != KG_OK)
+        return fail("sign-pooled", err);
+    print_row(name, grp, "sign-pooled", b->v, sigs);
+    for (size_t left = sigs + 1; left > 0 && err == KG_OK;) {
+        unsigned n = left > 100 ? 100 : (unsigned)left;
+        err = kg_mpc_coordinator_preprocess(b->co, k, n);
+        left -= n;
+    }
+    for (size_t i = 0; i < sigs && err == KG_OK; i++)
+        err = sign_one(b->co, k, pub, 2000 + i, &b->v[i]);
+    if (err != KG_OK)
+        return fail("sign-warm", err);
+    print_row(name, grp, "sign-warm", b->v, sigs);
+    if ((err = kg_mpc_coordinator_set_preprocess(b->co, 100)) != KG_OK)
+        return fail("set_preprocess", err);
+    static const unsigned conc[] = {1, 4, 16};
+    for (size_t i = 0; i < sizeof(conc) / sizeof(conc[0]); i++)
+        if (row_concurrent(b, k, pub, grp, conc[i], seconds) != 0)
+            return 1;
+    return kg_mpc_coordinator_set_preprocess(b->co, 0) == KG_OK ? 0 : 1;
+}
+
+static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_t sigs, double seconds)
+{
+    char grp[16];
     uint8_t pub[KG_MPC_POINT_MAX_BYTES];
     size_t pub_len = sizeof(pub);
     uint16_t ids[N_NODES];
     static kg_mpc_key k;
-    snprintf(ca_dir, sizeof(ca_dir), "%s/ca", b->dir);
     snprintf(grp, sizeof(grp), "%u-of-%u", t, n);
     for (unsigned i = 0; i < n; i++)
         ids[i] = b->node[i].id;
@@ -286,13 +353,11 @@ static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_
     kg_err err = kg_mpc_coordinator_keygen(b->co, &k, g, false, t, ids, n);
     b->v[0] = (now_s() - t0) * 1e3;
     if (err == KG_OK)
-        err = kg_mpc_key_file_save(ca_dir, &k);
-    if (err == KG_OK)
         err = kg_mpc_key_public(pub, &pub_len, &k);
     if (err != KG_OK)
         return fail("kg_mpc_coordinator_keygen", err);
     print_row(kg_mpc_frost_scheme_name(g), grp, "keygen", b->v, 1);
-    return rows_sign(b, g, grp, &k, pub, t, sigs);
+    return rows_sign(b, &k, pub, grp, sigs, seconds);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -335,25 +400,12 @@ static int setup(bench *b, const char *argv0, const char *kg)
     return err == KG_OK ? 0 : fail("coordinator", err);
 }
 
-static int run_all(bench *b, size_t sigs)
+static int run_all(bench *b, size_t sigs, double seconds)
 {
-    static const kg_mpc_group_id groups[] = {KG_MPC_GROUP_ED25519, KG_MPC_GROUP_P256};
-    static const unsigned sizes[][2] = {{2, 3}, {3, 5}};
-    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        double t0 = now_s();
-        char *argv[] = {b->kg, "mpc", "sign", "--help", NULL};
-        for (size_t k = 0; k < sigs && i == 0; k++) {
-            t0 = now_s();
-            if (run_wait(argv) != 0)
-                return fail("kashguard mpc sign --help", KG_ERR_INTERNAL);
-            b->v[k] = (now_s() - t0) * 1e3;
-        }
-        if (i == 0)
-            print_row("-", "-", "cli-noop", b->v, sigs);
-        for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
-            if (rows_group(b, groups[g], sizes[i][0], sizes[i][1], sigs) != 0)
-                return 1;
-    }
+    static const unsigned sizes[][2] = {{2, 3}, {3, 5}, {7, 10}};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        if (rows_group(b, KG_MPC_GROUP_ED25519, sizes[i][0], sizes[i][1], sigs, seconds) != 0)
+            return 1;
     return 0;
 }
 
@@ -361,6 +413,7 @@ int main(int argc, char **argv)
 {
     const char *kg = NULL;
     size_t sigs = 50;
+    double seconds = 2;
     for (int i = 1; i < argc; i++) {
         char *end = NULL;
         if (strcmp(argv[i], "--kashguard") == 0 && i + 1 < argc) {
@@ -370,21 +423,27 @@ int main(int argc, char **argv)
             if (*end != '\0' || v < 1 || v > MAX_SIGS)
                 goto usage;
             sigs = v;
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            double v = strtod(argv[++i], &end);
+            if (*end != '\0' || !(v > 0 && v <= 600))
+                goto usage;
+            seconds = v;
         } else {
             goto usage;
         }
     }
+    signal(SIGPIPE, SIG_IGN); /* a node closing a connection must not kill the bench */
     bench *b = calloc(1, sizeof(*b));
     if (b == NULL || (b->v = calloc(MAX_SIGS, sizeof(double))) == NULL)
         return fail("setup", KG_ERR_NOMEM);
     bench_print_machine();
-    printf("FROST across processes: %d `kashguard mpc-node` processes on 127.0.0.1, %zu runs per row, ms\n\n",
-           N_NODES, sigs);
-    printf("| scheme        | group  | op          | median ms |    p90 ms |  runs |\n");
-    printf("|---------------|--------|-------------|-----------|-----------|-------|\n");
+    printf("FROST across processes: %d `kashguard mpc-node` processes on 127.0.0.1, %zu runs per latency row, "
+           "%.1f s per throughput row (runs = sigs/s), ms\n\n", N_NODES, sigs, seconds);
+    printf("| scheme        | group   | op           | median ms |    p90 ms |    runs |\n");
+    printf("|---------------|---------|--------------|-----------|-----------|---------|\n");
     int rc = setup(b, argv[0], kg);
     if (rc == 0)
-        rc = run_all(b, sigs);
+        rc = run_all(b, sigs, seconds);
     if (rc != 0)
         for (int id = 1; id <= N_NODES; id++) {
             char log[512];
@@ -401,6 +460,6 @@ int main(int argc, char **argv)
     free(b);
     return rc;
 usage:
-    fprintf(stderr, "usage: %s [--kashguard PATH] [--sigs N (1..%d)]\n", argv[0], MAX_SIGS);
+    fprintf(stderr, "usage: %s [--kashguard PATH] [--sigs N (1..%d)] [--seconds S]\n", argv[0], MAX_SIGS);
     return 2;
 }

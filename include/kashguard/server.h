@@ -26,6 +26,8 @@ typedef struct {
     size_t max_body_bytes;      /* default 1 MiB */
     unsigned threads;           /* worker threads, default 8 x cores (8..64) */
     unsigned mpc_nodes;         /* dev only: start this many local `mpc-node` children (0..9, default 0) */
+    bool mpc;                   /* be the MPC coordinator of registered nodes (set by mpc_dir too) */
+    const char *mpc_dir;        /* coordinator directory, default <data_dir>/mpc (CA made at first start) */
     kg_kms_config kms;
 } kg_server_config;
 
@@ -34,7 +36,7 @@ void kg_server_config_default(kg_server_config *cfg);
 /** Read a config file of `key = value` lines (keys as in the docs:
  *  listen, data_dir, tls_cert, tls_key, tls_client_ca, tls_disable,
  *  max_body_bytes, threads, min_deletion_wait, audit_fsync,
- *  audit_checkpoint_every). Strings it points to are owned by the process. */
+ *  audit_checkpoint_every, mpc, mpc_dir). Strings it points to are owned by the process. */
 kg_err kg_server_config_load(kg_server_config *cfg, const char *path) KG_WARN_UNUSED;
 
 /** Run until SIGINT/SIGTERM. Returns KG_OK on a clean shutdown. */

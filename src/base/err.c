@@ -117,11 +117,16 @@ kg_err kg_err_setv(kg_err err, const char *fmt, va_list ap)
         kg_detail_set = false;
         return err;
     }
-    int n = vsnprintf(kg_detail_buf, sizeof(kg_detail_buf), fmt, ap);
+    /* Format into a scratch buffer first: callers often pass the current
+     * detail (kg_err_detail) as an argument, which must not overlap the
+     * buffer vsnprintf writes. */
+    char tmp[sizeof(kg_detail_buf)];
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     if (n < 0) {
         kg_detail_set = false;
         return err;
     }
+    memcpy(kg_detail_buf, tmp, sizeof(tmp));
     sanitize_detail(kg_detail_buf);
     kg_detail_code = err;
     kg_detail_set = true;

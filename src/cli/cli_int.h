@@ -218,8 +218,24 @@ int kg_cmd_mpc_node_cert(kg_cli *cli);
 int kg_cmd_mpc_keygen(kg_cli *cli);
 int kg_cmd_mpc_sign(kg_cli *cli);
 int kg_cmd_mpc_node(kg_cli *cli);
+/* cmd_mpc_rest.c: the server as coordinator, node enrolment. */
+int kg_cli_mpc_keygen_rest(kg_cli *cli);
+int kg_cli_mpc_sign_rest(kg_cli *cli);
+int kg_cmd_mpc_status(kg_cli *cli);
+int kg_cmd_mpc_node_init(kg_cli *cli);
+int kg_cmd_mpc_node_add(kg_cli *cli);
+extern const kg_cli_opt kg_opts_mpc_status[], kg_opts_mpc_node_init[], kg_opts_mpc_node_add[];
 extern const kg_cli_opt kg_opts_mpc_ca_init[], kg_opts_mpc_node_cert[], kg_opts_mpc_keygen[],
     kg_opts_mpc_sign[], kg_opts_mpc_node[];
+/* cmd_mpc.c: the standalone coordinator of --ca-dir (address book loaded,
+ * --nodes added and saved; ids gets the --nodes ids, capacity 255). */
+typedef struct kg_mpc_coordinator kg_mpc_coordinator;
+int local_coordinator(kg_cli *cli, kg_mpc_coordinator **co, uint16_t *ids, size_t *n);
+/* cmd_mpc_refresh.c: refresh, reshare and repair of an MPC key. */
+int kg_cmd_mpc_refresh(kg_cli *cli);
+int kg_cmd_mpc_reshare(kg_cli *cli);
+int kg_cmd_mpc_repair(kg_cli *cli);
+extern const kg_cli_opt kg_opts_mpc_refresh[], kg_opts_mpc_reshare[], kg_opts_mpc_repair[];
 
 /* Option tables of each group (defined next to their handlers). */
 extern const kg_cli_opt kg_opts_server[], kg_opts_operator_init[], kg_opts_operator_unseal[],

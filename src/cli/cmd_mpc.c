@@ -1,6 +1,8 @@
 /* `kashguard mpc ca-init|node-cert|keygen|sign` and `kashguard mpc-node`.
  *
- * All local: the coordinator commands call the coordinator library
+ * keygen and sign without --ca-dir ask the server (cmd_mpc_rest.c, which
+ * also has `mpc status`, `mpc node-init` and `mpc node add`). With
+ * --ca-dir everything is local: the coordinator commands call the coordinator library
  * (mpc/node.h, src/mpc/coord*.c) on a coordinator directory made by
  * `mpc ca-init` (private CA, coordinator certificate, node registry, key
  * records); `mpc-node` runs one MPC party in the foreground until SIGINT or
@@ -26,9 +28,14 @@ const kg_cli_opt kg_opts_mpc_node_cert[] = {
     {"out", KG_OPT_STR, "<dir>", true, "Directory for node.pem, node.key and envelope.key (all 0600)."},
     OPT_END,
 };
+#define OPT_CA_DIR_REST {"ca-dir", KG_OPT_STR, "<dir>", false, \
+    "Standalone: the coordinator directory made by `mpc ca-init`. Without it the server is asked."}
 const kg_cli_opt kg_opts_mpc_keygen[] = {
-    OPT_CA_DIR,
-    {"nodes", KG_OPT_STR, "<id@host:port,...>", true, "The nodes of the key, e.g. 1@127.0.0.1:7401,2@..."},
+    OPT_CA_DIR_REST,
+    {"nodes", KG_OPT_STR, "<id@host:port,...>", false,
+     "With --ca-dir (required there): the nodes of the key, e.g. 1@127.0.0.1:7401,2@..."},
+    {"parties", KG_OPT_STR, "<n>", false, "Without --ca-dir: how many of the server's nodes hold the key "
+     "(the default is all of them)."},
     {"threshold", KG_OPT_STR, "<t>", true, "How many nodes must take part in a signature (2..n)."},
     {"scheme", KG_OPT_STR, "<name>", false,
      "frost-ed25519 (the default), frost-ristretto255, frost-p256, frost-secp256k1 or frost-secp256k1-tr."},
@@ -36,10 +43,13 @@ const kg_cli_opt kg_opts_mpc_keygen[] = {
     OPT_END,
 };
 const kg_cli_opt kg_opts_mpc_sign[] = {
-    OPT_CA_DIR,
+    OPT_CA_DIR_REST,
     {"key", KG_OPT_STR, "<key id>", true, "The MPC key id printed by `mpc keygen`."},
     {"message", KG_OPT_STR, "<data>", true, "The message: @file, - (stdin) or literal text."},
     {"nodes", KG_OPT_STR, "<id@host:port,...>", false, "New addresses of nodes (saved in the address book)."},
+    {"taproot", KG_OPT_BOOL, NULL, false,
+     "frost-secp256k1-tr with --ca-dir: sign for the BIP341 output key (BIP86 without --merkle-root)."},
+    {"merkle-root", KG_OPT_STR, "<hex>", false, "With --taproot: the 32-byte script tree root (64 hex digits)."},
     {"json", KG_OPT_BOOL, NULL, false, "Print a JSON object."},
     OPT_END,
 };
@@ -105,7 +115,7 @@ static int parse_nodes(kg_cli *cli, kg_mpc_coord_node *nodes, size_t *n, const c
 
 /* The standalone coordinator of --ca-dir with its address book loaded
  * and, when given, the --nodes entries added (and saved). */
-static int local_coordinator(kg_cli *cli, kg_mpc_coordinator **co, uint16_t *ids, size_t *n)
+int local_coordinator(kg_cli *cli, kg_mpc_coordinator **co, uint16_t *ids, size_t *n)
 {
     static kg_mpc_coord_node nodes[KG_MPC_FROST_MAX_PARTICIPANTS];
     const char *spec = kg_cli_str(cli, "nodes");
@@ -164,6 +174,8 @@ int kg_cmd_mpc_keygen(kg_cli *cli)
     signal(SIGPIPE, SIG_IGN);
     kg_err err = scheme ? kg_mpc_key_scheme_parse(&g, &taproot, scheme) : KG_OK;
     if (err) return kg_cli_local_error(cli, err);
+    if (!kg_cli_str(cli, "ca-dir")) return kg_cli_mpc_keygen_rest(cli);
+    if (!kg_cli_str(cli, "nodes")) return kg_cli_usage_error(cli, "--ca-dir needs --nodes id@host:port,...");
     int rc = local_coordinator(cli, &co, ids, &n);
     if (rc) return rc;
     if (kg_cli_uint(cli, &t, "threshold", 0, 2, n)) {
@@ -186,6 +198,16 @@ int kg_cmd_mpc_sign(kg_cli *cli)
     size_t n = 0;
     kg_mpc_coordinator *co = NULL;
     signal(SIGPIPE, SIG_IGN);
+    kg_mpc_sign_opts opts = {.taproot_tweak = kg_cli_bool(cli, "taproot")};
+    const char *mr = kg_cli_str(cli, "merkle-root");
+    size_t mr_len = 0;
+    if (mr && !opts.taproot_tweak) return kg_cli_usage_error(cli, "--merkle-root needs --taproot");
+    if (mr && (kg_hex_decode(opts.merkle_root, sizeof opts.merkle_root, &mr_len, mr) || mr_len != 32))
+        return kg_cli_usage_error(cli, "--merkle-root must be 64 hex digits (32 bytes)");
+    opts.has_merkle_root = mr != NULL;
+    if (opts.taproot_tweak && !kg_cli_str(cli, "ca-dir"))
+        return kg_cli_usage_error(cli, "--taproot needs --ca-dir (the standalone coordinator)");
+    if (!kg_cli_str(cli, "ca-dir")) return kg_cli_mpc_sign_rest(cli);
     kg_err err = kg_cli_read_data(&msg, "message", kg_cli_str(cli, "message"));
     if (err) return kg_cli_local_error(cli, err);
     int rc = local_coordinator(cli, &co, ids, &n);
@@ -198,7 +220,7 @@ int kg_cmd_mpc_sign(kg_cli *cli)
     kg_mpc_key *k = calloc(1, sizeof *k);
     err = k ? kg_mpc_key_file_load(k, kg_cli_str(cli, "ca-dir"), kg_cli_str(cli, "key"))
             : kg_err_set(KG_ERR_NOMEM, "out of memory");
-    if (!err) err = kg_mpc_coordinator_sign(co, sig, &sig_len, k, msg.data, msg.len, NULL);
+    if (!err) err = kg_mpc_coordinator_sign(co, sig, &sig_len, k, msg.data, msg.len, &opts);
     kg_bytes_free(&msg);
     free(k);
     kg_mpc_coordinator_free(co);

@@ -22,6 +22,10 @@ const kg_cli_opt kg_opts_server[] = {
      "Address to listen on. The default is 127.0.0.1:8200."},
     {"mpc-nodes", KG_OPT_STR, "<n>", false,
      "With --dev: run N local MPC nodes (0..9, default 0) under <data>/mpc and serve /v1/mpc/*."},
+    {"mpc", KG_OPT_BOOL, NULL, false,
+     "Be the MPC coordinator of nodes registered with `kashguard mpc node add` (config: mpc = true)."},
+    {"mpc-dir", KG_OPT_STR, "<dir>", false,
+     "The MPC coordinator directory (CA, node registry). The default is <data>/mpc; implies --mpc."},
     {"config", KG_OPT_STR, "<file>", false,
      "Config file of `key = value` lines (listen, data_dir, tls_cert, tls_key, ...). "
      "Flags beat its values."},
@@ -68,6 +72,8 @@ int kg_cmd_server(kg_cli *cli)
         if (kg_cli_uint(cli, &n, "mpc-nodes", 0, 0, 9)) return KG_CLI_LOCAL;
         cfg.mpc_nodes = (unsigned)n;
     }
+    if (kg_cli_str(cli, "mpc")) cfg.mpc = kg_cli_bool(cli, "mpc");
+    if ((v = kg_cli_str(cli, "mpc-dir"))) cfg.mpc_dir = v;
     if (!cfg.data_dir || !*cfg.data_dir) cfg.data_dir = "./data";
     cfg.kms.data_dir = cfg.data_dir;
     if (is_default_store(cfg.store_url)) {

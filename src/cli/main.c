@@ -296,16 +296,68 @@ static const kg_cli_cmd commands[] = {
      "  Enrol node 1:" E "mpc node-cert --ca-dir ./mpc --id 1 --out ./node1",
      kg_opts_mpc_node_cert, 0, 0, true},
     {"mpc keygen", kg_cmd_mpc_keygen, "Run a distributed key generation across MPC nodes", "",
-     "  Run FROST's Pedersen DKG across the nodes (ids 1..n) with threshold --threshold;\n"
-     "  no machine ever holds the key. Prints the key id and the group public key (base64).\n\n"
-     "  A 2-of-3 Ed25519 key:" E "mpc keygen --ca-dir ./mpc --threshold 2 --nodes "
+     "  Run FROST's Pedersen DKG across MPC nodes with threshold --threshold; no machine\n"
+     "  ever holds the key. Prints the key id and the group public key (base64).\n"
+     "  Without --ca-dir the server (KASHGUARD_ADDR) coordinates its registered nodes\n"
+     "  (POST /v1/mpc/keys); with --ca-dir this command is the coordinator of --nodes.\n\n"
+     "  2-of-3 on the server's nodes:" E "mpc keygen --threshold 2 --parties 3\n\n"
+     "  A 2-of-3 Ed25519 key, standalone:" E "mpc keygen --ca-dir ./mpc --threshold 2 --nodes "
      "1@127.0.0.1:7401,2@127.0.0.1:7402,3@127.0.0.1:7403",
-     kg_opts_mpc_keygen, 0, 0, true},
+     kg_opts_mpc_keygen, 0, 0, false},
     {"mpc sign", kg_cmd_mpc_sign, "Sign a message with an MPC key", "",
      "  Sign with the first t reachable nodes of the key and print the signature (base64;\n"
-     "  a plain RFC 8032 signature for frost-ed25519).\n\n"
-     "  Sign a file:" E "mpc sign --ca-dir ./mpc --key mpc-3f9a... --message @msg.bin",
-     kg_opts_mpc_sign, 0, 0, true},
+     "  a plain RFC 8032 signature for frost-ed25519). Without --ca-dir the server signs\n"
+     "  (POST /v1/mpc/keys/{id}/sign); with --ca-dir this command coordinates.\n\n"
+     "  Sign a file on the server:" E "mpc sign --key mpc-3f9a... --message @msg.bin\n\n"
+     "  Standalone:" E "mpc sign --ca-dir ./mpc --key mpc-3f9a... --message @msg.bin\n\n"
+     "  frost-secp256k1-tr keys make BIP340 signatures (BIP 445) under the x-only key;\n"
+     "  --taproot signs for the BIP341 output key (a key-path spend, BIP86 unless\n"
+     "  --merkle-root is given):" E "mpc sign --ca-dir ./mpc --key mpc-7c1e... --message @sighash.bin --taproot",
+     kg_opts_mpc_sign, 0, 0, false},
+    {"mpc refresh", kg_cmd_mpc_refresh, "Give an MPC key's nodes new shares (same public key)", "",
+     "  Proactive refresh: every live node deals a sharing of zero, so the shares change\n"
+     "  and the public key does not; shares stolen before no longer combine with the new\n"
+     "  ones. The key's epoch goes up by one. Needs t live nodes; nodes that are down are\n"
+     "  marked stale and must be repaired (`mpc repair`) before they sign again. Two\n"
+     "  phases: nodes keep the new share pending until all have it, so a failure leaves\n"
+     "  every node (and the key record) as it was. Asks the server (POST\n"
+     "  /v1/mpc/keys/{id}/refresh) unless --ca-dir is given.\n\n"
+     "  Refresh on the server:" E "mpc refresh --key mpc-3f9a...\n\n"
+     "  Standalone:" E "mpc refresh --ca-dir ./mpc --key mpc-3f9a...",
+     kg_opts_mpc_refresh, 0, 0, false},
+    {"mpc reshare", kg_cmd_mpc_reshare, "Move an MPC key to other nodes or another threshold", "",
+     "  Reshare the key to the nodes --parties with threshold --threshold: t live holders\n"
+     "  deal, every new holder must take part, the public key stays the same and the\n"
+     "  epoch goes up by one. Holders left out delete their shares. Asks the server (POST\n"
+     "  /v1/mpc/keys/{id}/reshare) unless --ca-dir is given.\n\n"
+     "  2-of-3 to 3-of-5:" E "mpc reshare --ca-dir ./mpc --key mpc-3f9a... --threshold 3 --parties 1,2,3,4,5",
+     kg_opts_mpc_reshare, 0, 0, false},
+    {"mpc repair", kg_cmd_mpc_repair, "Rebuild one MPC node's share", "",
+     "  Rebuild the share of node --node at the key's current epoch with t live helpers\n"
+     "  (it never leaves the helpers in clear): a node that was down during a refresh\n"
+     "  (stale) catches up, a node that lost its data gets its share back. Asks the\n"
+     "  server (POST /v1/mpc/keys/{id}/repair) unless --ca-dir is given.\n\n"
+     "  Repair node 3:" E "mpc repair --ca-dir ./mpc --key mpc-3f9a... --node 3",
+     kg_opts_mpc_repair, 0, 0, false},
+    {"mpc status", kg_cmd_mpc_status, "Show which MPC nodes are up", "",
+     "  Probe every MPC node with a PING: up or down (and why), the round trip and how\n"
+     "  many key shares it holds. Asks the server (GET /v1/mpc/nodes) unless --ca-dir\n"
+     "  names a standalone coordinator directory.\n\n"
+     "  The server's nodes:" E "mpc status",
+     kg_opts_mpc_status, 0, 0, false},
+    {"mpc node-init", kg_cmd_mpc_node_init, "Create an MPC node's key, CSR and envelope keys", "",
+     "  On the node's machine: make its TLS key (node.key) and certificate request\n"
+     "  (node.csr) and its envelope keys (envelope.key 0600, envelope.pub) in --out.\n"
+     "  No secret leaves the directory; register it with `mpc node add`.\n\n"
+     "  Node 4:" E "mpc node-init --out ./node4 --id 4",
+     kg_opts_mpc_node_init, 0, 0, true},
+    {"mpc node add", kg_cmd_mpc_node_add, "Register an MPC node with the server", "",
+     "  Send the node's CSR and envelope public keys to the server (POST /v1/mpc/nodes,\n"
+     "  an admin token: manage-policies). The server's CA issues the node's certificate;\n"
+     "  node.pem and ca.pem are written into --dir. Then start the node with\n"
+     "  `kashguard mpc-node --data DIR --ca DIR/ca.pem --cert DIR/node.pem --key DIR/node.key`.\n\n"
+     "  Register node 4:" E "mpc node add --id 4 --node-addr 10.0.0.4:7404 --dir ./node4",
+     kg_opts_mpc_node_add, 0, 0, false},
     {"mpc-node", kg_cmd_mpc_node, "Run one MPC node (a FROST party)", "",
      "  Run one MPC party in the foreground until SIGINT or SIGTERM. It accepts mutual-TLS\n"
      "  connections from the coordinator only and keeps its key shares sealed in --data.\n\n"

@@ -1,63 +1,209 @@
-/* The coordinator's signing (RFC 9591 §5): connect to the key's nodes in id
- * order (stale ones, which missed a refresh, are skipped) and keep the
- * first t that answer (a node that is down is skipped), collect their
- * round-one commitments, send every signer the signing package (message and
- * the commitments sorted by id), and aggregate the signature shares with
- * kg_mpc_frost_aggregate, which verifies each share against the node's
- * public share and names the culprits. */
+/* The coordinator's signing (RFC 9591 §5), made for latency:
+ *
+ *  - connections come from the coordinator's pool (coord.c), so a warm
+ *    signature pays no TLS handshake;
+ *  - every round is fanned out: the request goes to all chosen signers
+ *    before any answer is awaited, so a round costs one round trip (the
+ *    slowest signer's), not t;
+ *  - preprocessed commitments (coord_cache.c; the nonces are stored
+ *    durably by the nodes, node_sign.c) remove round one: a signer with a
+ *    cached commitment gets SIGN_PRE straight away. Signers without one
+ *    run SIGN_COMMIT first (the old two-request path), in the same session.
+ *
+ * Failover: the signers are the first t live non-stale holders in id order.
+ * When one fails or times out (SIGN_CALL_MS) during the session, it is
+ * dropped and the whole session restarts with fresh commitments and the
+ * next holder -- a nonce is never reused: cached commitments that were
+ * never sent go back to the cache, those sent are spent. When fewer than t
+ * holders are left, the error names every node that failed and why.
+ * Aggregation (kg_mpc_frost_aggregate) verifies every share; invalid ones
+ * end the signature with KG_ERR_VERIFY naming the culprits (no retry: a
+ * cheating node must be seen). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kashguard/crypto.h"
 #include "node_int.h"
 
-static kg_err sign_rounds(uint8_t *sig, size_t *sig_len, kg_mpc_net_conn *const *conn, const kg_mpc_key *k,
-                          const size_t *who, const uint8_t *msg, size_t msg_len)
-{
+#define SIGN_CALL_MS 5000
+#define MAXP KG_MPC_FROST_MAX_PARTICIPANTS
+
+typedef struct {
+    size_t idx;            /* in k->ids */
+    kg_mpc_net_conn *c;
+    bool cached, sent, bad;
+    uint8_t raw[KG_MPC_FROST_COMMITMENT_MAX_BYTES];
+    size_t raw_len;
+    kg_mpc_frost_commitment cm;
+    kg_mpc_frost_sig_share z;
+} signer;
+
+typedef struct {
+    kg_mpc_coordinator *co;
+    const kg_mpc_key *k;
+    const uint8_t *msg;
+    size_t msg_len;
+    bool failed[MAXP];
+    char why[1536];
+    size_t why_off;
+    signer s[MAXP];
+    size_t ns;
     uint8_t sess[KG_MPC_NET_SESSION_ID_BYTES];
-    kg_mpc_frost_commitment cs[KG_MPC_FROST_MAX_PARTICIPANTS];
-    kg_mpc_frost_sig_share zs[KG_MPC_FROST_MAX_PARTICIPANTS];
-    kg_mpc_point pubs[KG_MPC_FROST_MAX_PARTICIPANTS];
-    kg_bytes raw[KG_MPC_FROST_MAX_PARTICIPANTS];
-    memset(raw, 0, sizeof raw);
+} sign_ctx;
+
+/* Drop signer x->idx from this signature, keeping the reason (the thread's
+ * current error detail, which names the node). */
+static void fail_node(sign_ctx *x, size_t idx, kg_err err)
+{
+    const char *d = kg_err_detail(err);
+    x->failed[idx] = true;
+    if (x->why_off < sizeof x->why - 16)
+        x->why_off += (size_t)snprintf(x->why + x->why_off, sizeof x->why - x->why_off, " %s;",
+                                       d ? d : kg_err_str(err));
+    if (x->why_off > sizeof x->why) x->why_off = sizeof x->why;
+}
+
+/* err with "node <id>: " before its detail (copied first: kg_err_set
+ * formats into the buffer kg_err_detail returns). */
+static kg_err node_err(kg_err err, uint32_t node)
+{
+    char d[512];
+    snprintf(d, sizeof d, "%s", kg_err_detail(err) ? kg_err_detail(err) : kg_err_str(err));
+    return kg_err_set(err, "node %u: %s", node, d);
+}
+
+static kg_err send_req(kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g, const uint8_t *sess, const kg_bytes *body)
+{
+    kg_bytes req = {0};
+    kg_mpc_node_msg q = {.type = type, .scheme = (uint8_t)g, .body = body->data, .body_len = body->len};
+    memcpy(q.session, sess, KG_MPC_NET_SESSION_ID_BYTES);
+    kg_err err = kg_mpc_node_msg_encode(&req, &q);
+    if (!err) err = kg_mpc_net_send(c, req.data, req.len, SIGN_CALL_MS);
+    kg_bytes_free(&req);
+    if (err) err = node_err(err, kg_mpc_net_conn_peer(c));
+    return err;
+}
+
+/* The answer to a request of type sent on c (as kg_mpc_coord_call). */
+static kg_err recv_rsp(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c, uint8_t type, const uint8_t *sess)
+{
+    uint32_t peer = kg_mpc_net_conn_peer(c);
+    kg_err err = kg_mpc_net_recv(resp, c, SIGN_CALL_MS);
+    if (err) return node_err(err, peer);
+    err = kg_mpc_node_msg_decode(m, resp->data, resp->len);
+    if (!err && m->type == KG_MPC_NODE_ERROR) err = kg_mpc_node_error_decode(m, peer);
+    else if (!err && (m->type != (type | KG_MPC_NODE_RESPONSE) || memcmp(m->session, sess, KG_MPC_NET_SESSION_ID_BYTES)))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "node %u answered another request", peer);
+    if (err) kg_bytes_free(resp);
+    return err;
+}
+
+/* Choose t live signers and take their cached commitments. KG_ERR_NETWORK
+ * when fewer than t are left. */
+static kg_err pick(sign_ctx *x)
+{
+    const kg_mpc_key *k = x->k;
+    kg_mpc_co_cache *cache = kg_mpc_co_cache_of(x->co);
+    x->ns = 0;
+    for (size_t i = 0; i < k->n && x->ns < k->t; i++) {
+        if (k->stale[i] || x->failed[i]) continue;
+        signer *s = &x->s[x->ns];
+        memset(s, 0, sizeof *s);
+        s->idx = i;
+        kg_err err = kg_mpc_co_connect(&s->c, x->co, k->ids[i]);
+        if (err) { fail_node(x, i, err); continue; }
+        s->cached = kg_mpc_co_cache_pop(cache, k->ids[i], k->key_id, s->raw, &s->raw_len);
+        if (s->cached && kg_mpc_frost_commitment_parse(k->g, &s->cm, s->raw, s->raw_len) != KG_OK) s->cached = false;
+        x->ns++;
+    }
+    if (x->ns == k->t) return KG_OK;
+    return kg_err_set(KG_ERR_NETWORK, "key %s: only %zu of the %u nodes needed are reachable and working:%s",
+                      k->key_id, x->ns, k->t, x->why_off ? x->why : " (the others are stale: repair them)");
+}
+
+/* Round one for the signers without a cached commitment: SIGN_COMMIT to
+ * all of them, then every answer. */
+static kg_err round_one(sign_ctx *x)
+{
+    const kg_mpc_key *k = x->k;
     kg_mpc_node_wr w = {0};
     kg_mpc_node_wr_blob(&w, (const uint8_t *)k->key_id, strlen(k->key_id));
-    kg_err err = kg_mpc_node_wr_done(&w);
-    if (!err) err = kg_crypto_random(sess, sizeof sess);
-    for (unsigned i = 0; i < k->t && !err; i++) {
-        kg_bytes resp;
+    kg_err err = kg_mpc_node_wr_done(&w), first = KG_OK;
+    for (size_t i = 0; i < x->ns && !err; i++) {
+        signer *s = &x->s[i];
+        if (s->cached) continue;
+        kg_err e = send_req(s->c, KG_MPC_NODE_SIGN_COMMIT, k->g, x->sess, &w.b);
+        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
+    }
+    for (size_t i = 0; i < x->ns && !err; i++) {
+        signer *s = &x->s[i];
+        if (s->cached || s->bad) continue;
+        kg_bytes resp = {0};
         kg_mpc_node_msg m;
-        if ((err = kg_mpc_coord_call(&resp, &m, conn[who[i]], KG_MPC_NODE_SIGN_COMMIT, k->g, sess, &w.b))) break;
-        err = kg_mpc_frost_commitment_parse(k->g, &cs[i], m.body, m.body_len);
-        if (!err && cs[i].id != k->ids[who[i]])
-            err = kg_err_set(KG_ERR_BAD_INPUT, "node %u committed as %u", k->ids[who[i]], cs[i].id);
-        if (!err) err = kg_bytes_set(&raw[i], m.body, m.body_len);
-        pubs[i] = k->pub[who[i]];
+        kg_err e = recv_rsp(&resp, &m, s->c, KG_MPC_NODE_SIGN_COMMIT, x->sess);
+        if (!e) e = kg_mpc_frost_commitment_parse(k->g, &s->cm, m.body, m.body_len);
+        if (!e && s->cm.id != k->ids[s->idx])
+            e = kg_err_set(KG_ERR_BAD_INPUT, "node %u committed as %u", k->ids[s->idx], s->cm.id);
+        if (!e && m.body_len <= sizeof s->raw) {
+            memcpy(s->raw, m.body, m.body_len);
+            s->raw_len = m.body_len;
+        }
+        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
         kg_bytes_free(&resp);
     }
     kg_bytes_free(&w.b);
-    w = (kg_mpc_node_wr){0};
+    return err ? err : first;
+}
+
+/* Round two: the signing package to every signer (SIGN_PRE for a cached
+ * commitment, SIGN_SHARE in the session otherwise), then every share. */
+static kg_err round_two(sign_ctx *x)
+{
+    const kg_mpc_key *k = x->k;
+    kg_mpc_node_wr w = {0};
     kg_mpc_node_wr_blob(&w, (const uint8_t *)k->key_id, strlen(k->key_id));
-    kg_mpc_node_wr_blob(&w, msg, msg_len);
-    kg_mpc_node_wr_u16(&w, (uint16_t)k->t);
-    for (unsigned i = 0; i < k->t; i++) kg_mpc_node_wr_blob(&w, raw[i].data, raw[i].len);
-    if (!err) err = kg_mpc_node_wr_done(&w);
-    for (unsigned i = 0; i < k->t && !err; i++) {
-        kg_bytes resp;
+    kg_mpc_node_wr_blob(&w, x->msg, x->msg_len);
+    kg_mpc_node_wr_u16(&w, (uint16_t)x->ns);
+    for (size_t i = 0; i < x->ns; i++) kg_mpc_node_wr_blob(&w, x->s[i].raw, x->s[i].raw_len);
+    kg_err err = kg_mpc_node_wr_done(&w), first = KG_OK;
+    for (size_t i = 0; i < x->ns && !err; i++) {
+        signer *s = &x->s[i];
+        s->sent = true; /* from here its commitment is spent, whatever happens */
+        kg_err e = send_req(s->c, s->cached ? KG_MPC_NODE_SIGN_PRE : KG_MPC_NODE_SIGN_SHARE, k->g, x->sess, &w.b);
+        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
+    }
+    for (size_t i = 0; i < x->ns && !err; i++) {
+        signer *s = &x->s[i];
+        if (s->bad) continue;
+        kg_bytes resp = {0};
         kg_mpc_node_msg m;
-        if ((err = kg_mpc_coord_call(&resp, &m, conn[who[i]], KG_MPC_NODE_SIGN_SHARE, k->g, sess, &w.b))) break;
-        err = kg_mpc_frost_sig_share_parse(k->g, &zs[i], m.body, m.body_len);
-        if (!err && zs[i].id != cs[i].id) err = kg_err_set(KG_ERR_BAD_INPUT, "node %u answered as %u", cs[i].id, zs[i].id);
+        kg_err e = recv_rsp(&resp, &m, s->c, s->cached ? KG_MPC_NODE_SIGN_PRE : KG_MPC_NODE_SIGN_SHARE, x->sess);
+        if (!e) e = kg_mpc_frost_sig_share_parse(k->g, &s->z, m.body, m.body_len);
+        if (!e && s->z.id != k->ids[s->idx])
+            e = kg_err_set(KG_ERR_BAD_INPUT, "node %u answered as %u", k->ids[s->idx], s->z.id);
+        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
         kg_bytes_free(&resp);
     }
     kg_bytes_free(&w.b);
-    for (unsigned i = 0; i < KG_MPC_FROST_MAX_PARTICIPANTS; i++) kg_bytes_free(&raw[i]);
-    if (err) return err;
-    kg_mpc_frost_signing_package pkg = {.group = k->g, .group_public = k->group_public, .msg = msg,
-                                        .msg_len = msg_len, .commitments = cs, .n_commitments = k->t};
-    uint16_t culprits[KG_MPC_FROST_MAX_PARTICIPANTS];
+    return err ? err : first;
+}
+
+static kg_err aggregate(sign_ctx *x, uint8_t *sig, size_t *sig_len)
+{
+    const kg_mpc_key *k = x->k;
+    kg_mpc_frost_commitment cs[MAXP];
+    kg_mpc_frost_sig_share zs[MAXP];
+    kg_mpc_point pubs[MAXP];
+    for (size_t i = 0; i < x->ns; i++) {
+        cs[i] = x->s[i].cm;
+        zs[i] = x->s[i].z;
+        pubs[i] = k->pub[x->s[i].idx];
+    }
+    kg_mpc_frost_signing_package pkg = {.group = k->g, .group_public = k->group_public, .msg = x->msg,
+                                        .msg_len = x->msg_len, .commitments = cs, .n_commitments = x->ns};
+    uint16_t culprits[MAXP];
     size_t nc = 0;
-    err = kg_mpc_frost_aggregate(sig, sig_len, culprits, &nc, &pkg, zs, pubs);
+    kg_err err = kg_mpc_frost_aggregate(sig, sig_len, culprits, &nc, &pkg, zs, pubs);
     if (err == KG_ERR_VERIFY && nc) {
         char list[1024] = "";
         size_t off = 0;
@@ -68,30 +214,60 @@ static kg_err sign_rounds(uint8_t *sig, size_t *sig_len, kg_mpc_net_conn *const 
     return err;
 }
 
+/* Give the connections back; unsent cached commitments return to the
+ * cache; a failed node's cache for the key is dropped (it may have
+ * restarted or lost its nonces); on success ask for refills. */
+static void finish(sign_ctx *x, bool ok)
+{
+    kg_mpc_co_cache *cache = kg_mpc_co_cache_of(x->co);
+    for (size_t i = 0; i < x->ns; i++) {
+        signer *s = &x->s[i];
+        uint16_t id = x->k->ids[s->idx];
+        if (s->cached && !s->sent) kg_mpc_co_cache_push(cache, id, x->k->key_id, s->raw, s->raw_len);
+        if (s->bad) kg_mpc_co_cache_drop(cache, id, x->k->key_id);
+        kg_mpc_co_release(x->co, s->c, !s->bad);
+        s->c = NULL;
+        if (ok) kg_mpc_co_cache_want(cache, id, x->k->key_id, x->k->g);
+    }
+    x->ns = 0;
+}
+
+/* One session. *retry: a signer failed and others may take its place. */
+static kg_err attempt(sign_ctx *x, uint8_t *sig, size_t *sig_len, bool *retry)
+{
+    *retry = false;
+    kg_err err = pick(x);
+    if (!err) err = kg_crypto_random(x->sess, sizeof x->sess);
+    if (!err && (err = round_one(x))) *retry = err != KG_ERR_NOMEM;
+    if (!err && (err = round_two(x))) *retry = err != KG_ERR_NOMEM;
+    if (!err) err = aggregate(x, sig, sig_len);
+    finish(x, !err);
+    return err;
+}
+
 kg_err kg_mpc_coordinator_sign(kg_mpc_coordinator *co, uint8_t sig[static KG_MPC_FROST_SIG_MAX_BYTES],
                                size_t *sig_len, const kg_mpc_key *k, const uint8_t *msg, size_t msg_len,
                                const kg_mpc_sign_opts *opts)
 {
     *sig_len = 0;
     memset(sig, 0, KG_MPC_FROST_SIG_MAX_BYTES);
-    if (k->taproot || (opts && opts->taproot_tweak))
-        return kg_err_set(KG_ERR_BAD_INPUT, "frost-secp256k1-tr signing over the network is not available yet");
-    kg_mpc_net_conn *conn[KG_MPC_FROST_MAX_PARTICIPANTS] = {NULL};
-    size_t who[KG_MPC_FROST_MAX_PARTICIPANTS], live = 0;
-    char down[512] = "";
-    size_t off = 0;
-    for (size_t i = 0; i < k->n && live < k->t; i++) {
-        if (k->stale[i]) continue;
-        if (kg_mpc_co_connect(&conn[i], co, k->ids[i]) == KG_OK)
-            who[live++] = i;
-        else if (off < sizeof down - 64)
-            off += (size_t)snprintf(down + off, sizeof down - off, " %s;", kg_err_detail(KG_ERR_NETWORK));
+    if (k->taproot) return kg_mpc_co_sign_tr(co, sig, sig_len, k, msg, msg_len, opts);
+    if (opts && opts->taproot_tweak)
+        return kg_err_set(KG_ERR_BAD_INPUT, "a taproot tweak applies only to frost-secp256k1-tr keys");
+    if (k->t < 2 || k->t > k->n || k->n > MAXP)
+        return kg_err_set(KG_ERR_BAD_INPUT, "key %s has a bad threshold (%u of %u)", k->key_id, k->t, k->n);
+    sign_ctx *x = calloc(1, sizeof *x);
+    if (!x) return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    *x = (sign_ctx){.co = co, .k = k, .msg = msg, .msg_len = msg_len};
+    kg_err err;
+    bool retry = false;
+    do {
+        err = attempt(x, sig, sig_len, &retry);
+    } while (err && retry);
+    if (err) {
+        *sig_len = 0;
+        memset(sig, 0, KG_MPC_FROST_SIG_MAX_BYTES);
     }
-    kg_err err = KG_OK;
-    if (live < k->t)
-        err = kg_err_set(KG_ERR_NETWORK, "only %zu of the %u nodes needed are reachable:%s", live, k->t, down);
-    if (!err) err = sign_rounds(sig, sig_len, conn, k, who, msg, msg_len);
-    if (err) { *sig_len = 0; memset(sig, 0, KG_MPC_FROST_SIG_MAX_BYTES); }
-    for (size_t i = 0; i < k->n; i++) kg_mpc_co_release(co, conn[i], !err);
+    free(x);
     return err;
 }

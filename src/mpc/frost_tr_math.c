@@ -7,8 +7,11 @@
  *   - points: secp256k1_pubkey plus an explicit infinity flag, because a
  *     pubkey cannot be infinity (pubkey_combine and pubkey_tweak_add fail
  *     on an infinite result, which we turn into the flag);
- *   - secret scalars never come here: the signing code uses libsecp256k1's
- *     constant-time seckey_tweak_add/tweak_mul/negate on them directly;
+ *   - secret scalars meet no arithmetic here: the signing code uses
+ *     libsecp256k1's constant-time seckey_tweak_add/tweak_mul/negate on
+ *     them directly; kg_frost_tr_pt_gen (s*G, constant time) takes secrets
+ *     and releases its result, public by design, with kg_declassify
+ *     (tests/ctime/test_ctime.c checks this under Valgrind);
  *   - public scalars (Lagrange values, b, e, tweak accumulators, which may
  *     be zero and need inversion) use OpenSSL BIGNUM, variable time;
  *   - the one reduction of a secret hash mod n (nonce derivation) is
@@ -166,11 +169,20 @@ int kg_frost_tr_pt_gen(kg_frost_tr_pt *out, const uint8_t s[static 32])
 {
     memset(out, 0, sizeof *out);
     /* pubkey_create rejects 0 and s >= n; 0 is infinity, s >= n an error.
-     * The zero test is on a value whose zeroness is public. */
-    if (secp256k1_ec_pubkey_create(kg_frost_tr_secp(), &out->p, s))
+     * s may be secret (secshare, secnonce), but s*G is public by design in
+     * every use here (pubshare, pubnonce, the psig self-check), and so is
+     * which of the three cases s falls in: declassified for the ctime test
+     * (tests/ctime/test_ctime.c). */
+    int ok = secp256k1_ec_pubkey_create(kg_frost_tr_secp(), &out->p, s);
+    kg_declassify(&ok, sizeof ok);
+    if (ok) {
+        kg_declassify(&out->p, sizeof out->p);
         return 1;
+    }
     memset(out, 0, sizeof *out);
-    if (kg_frost_tr_sc_is_zero(s)) {
+    int zero = kg_frost_tr_sc_is_zero(s);
+    kg_declassify(&zero, sizeof zero);
+    if (zero) {
         out->inf = 1;
         return 1;
     }
@@ -260,7 +272,9 @@ kg_err kg_frost_tr_sc_reduce_secret(uint8_t out[static 32], const uint8_t in[sta
 {
     /* seckey_verify is constant time; whether the hash is a valid key
      * (0 < h < n) is all that the branch reveals. */
-    if (secp256k1_ec_seckey_verify(kg_frost_tr_secp(), in)) {
+    int valid = secp256k1_ec_seckey_verify(kg_frost_tr_secp(), in);
+    kg_declassify(&valid, sizeof valid);
+    if (valid) {
         memcpy(out, in, 32);
         return KG_OK;
     }

@@ -14,7 +14,13 @@
  * secret key, so an intermediate sum of exactly 0 (probability ~2^-256 for
  * honest nonces) makes Sign fail with KG_ERR_CRYPTO instead of producing a
  * psig. The secnonce is copied and the caller's buffer wiped first thing,
- * so a secnonce can never be used twice, whatever happens afterwards. */
+ * so a secnonce can never be used twice, whatever happens afterwards.
+ *
+ * Constant time (tests/ctime/test_ctime.c, Valgrind): the branches that
+ * follow the secret arithmetic are on values public by design -- range
+ * checks of the secrets, the libraries' "ok" flags, the pubshare and
+ * pubnonce computed from them, the psig being released -- each released
+ * with kg_declassify where it is computed. */
 #include "frost_tr_int.h"
 
 #include <string.h>
@@ -176,6 +182,7 @@ static kg_err sign_scalars(uint8_t psig[static 32], uint8_t k[static 64], const 
     ok &= secp256k1_ec_seckey_tweak_add(ctx, psig, k + 32);
     ok &= secp256k1_ec_seckey_tweak_add(ctx, psig, ed);
     kg_wipe(ed, sizeof ed);
+    kg_declassify(&ok, sizeof ok); /* a zero partial sum is a public failure */
     if (!ok) {
         kg_wipe(psig, 32);
         return kg_err_set(KG_ERR_CRYPTO, "frost-secp256k1-tr: a partial sum was zero; "
@@ -192,11 +199,15 @@ static kg_err sign_check_inputs(uint8_t pubshare[static 33], uint8_t pubnonce[st
 {
     const secp256k1_context *ctx = kg_frost_tr_secp();
     kg_frost_tr_pt p;
-    if (!secp256k1_ec_seckey_verify(ctx, k))
+    /* In range or not is public (the BIP's error); the values are not. */
+    int in_range[3] = {secp256k1_ec_seckey_verify(ctx, k), secp256k1_ec_seckey_verify(ctx, k + 32),
+                       secp256k1_ec_seckey_verify(ctx, secshare)};
+    kg_declassify(in_range, sizeof in_range);
+    if (!in_range[0])
         return kg_err_set(KG_ERR_BAD_INPUT, "first secnonce value is out of range.");
-    if (!secp256k1_ec_seckey_verify(ctx, k + 32))
+    if (!in_range[1])
         return kg_err_set(KG_ERR_BAD_INPUT, "second secnonce value is out of range.");
-    if (!secp256k1_ec_seckey_verify(ctx, secshare))
+    if (!in_range[2])
         return kg_err_set(KG_ERR_BAD_INPUT, "The signer's secret share value is out of range.");
     if (!kg_frost_tr_pt_gen(&p, secshare))
         return kg_err_set(KG_ERR_INTERNAL, "frost-secp256k1-tr: pubkey_create failed");
@@ -242,14 +253,21 @@ kg_err kg_mpc_frost_tr_sign(uint8_t psig[static KG_MPC_FROST_TR_PSIG_BYTES], kg_
     if (err == KG_OK)
         err = share_factor(f, &v, session->signers, my_id);
     if (err == KG_OK) {
-        /* k1, k2 negated when R has odd y (public condition). */
-        if (!kg_frost_tr_pt_even(&v.r) && (!secp256k1_ec_seckey_negate(kg_frost_tr_secp(), k) ||
-                                           !secp256k1_ec_seckey_negate(kg_frost_tr_secp(), k + 32)))
-            err = kg_err_set(KG_ERR_INTERNAL, "frost-secp256k1-tr: seckey_negate failed");
+        /* k1, k2 negated when R has odd y (public condition); negate
+         * fails only on a zero key, excluded above (public "ok"). */
+        if (!kg_frost_tr_pt_even(&v.r)) {
+            int ok = secp256k1_ec_seckey_negate(kg_frost_tr_secp(), k);
+            ok &= secp256k1_ec_seckey_negate(kg_frost_tr_secp(), k + 32);
+            kg_declassify(&ok, sizeof ok);
+            if (!ok)
+                err = kg_err_set(KG_ERR_INTERNAL, "frost-secp256k1-tr: seckey_negate failed");
+        }
     }
     if (err == KG_OK)
         err = sign_scalars(psig, k, secshare, v.b, f);
     kg_wipe(k, sizeof k);
+    /* psig is the public output; the self-check below branches on it. */
+    kg_declassify(psig, KG_MPC_FROST_TR_PSIG_BYTES);
     if (err == KG_OK && verify_internal(psig, my_id, pubnonce, pubshare, session->signers, &v) != KG_OK)
         err = kg_err_set(KG_ERR_CRYPTO, "frost-secp256k1-tr: the partial signature failed its own "
                          "verification (computation fault); it was not released");

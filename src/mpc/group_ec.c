@@ -1,26 +1,46 @@
-/* NIST P-256 and secp256k1 for FROST (RFC 9591 §6.4, §6.5) over OpenSSL.
+/* NIST P-256 and secp256k1 for FROST (RFC 9591 §6.4, §6.5).
  *
  * Scalars are 32-byte big-endian integers < n; points are 33-byte SEC1
  * compressed encodings, with 33 zero bytes standing for the point at
  * infinity inside the library (SEC1 would use the single byte 00; FROST never
- * serializes it). Each operation decodes into OpenSSL objects, works, and
- * encodes back: simple, and the encodings are what FROST hashes anyway.
+ * serializes it). Points go through OpenSSL EC: each operation decodes into
+ * OpenSSL objects, works, and encodes back (the encodings are what FROST
+ * hashes anyway).
  *
- * The EC_GROUP, the order and a Montgomery context per curve are built once
- * (pthread_once) and only read afterwards, so threads share them.
+ * The EC_GROUP, the order, a Montgomery context per curve and a randomised
+ * libsecp256k1 context are built once (pthread_once) and only read
+ * afterwards, so threads share them.
  *
- * Constant time: secret scalars get BN_FLG_CONSTTIME, which makes
- * EC_POINT_mul take OpenSSL's constant-time paths (the Montgomery ladder,
- * or ecp_nistz256 for P-256). Scalar addition uses BN_mod_add_quick
- * (OpenSSL's fixed-top constant-time addition) and multiplication
- * Montgomery multiplication; subtraction and reduction are not promised
- * constant time by OpenSSL (documented in group.h). Inversion (public values
- * only) is BN_mod_inverse. */
+ * Constant time (checked by tests/ctime/test_ctime.c under Valgrind):
+ *  - secp256k1 scalars never touch OpenSSL BIGNUM. add, sub, mul, negate
+ *    are libsecp256k1's constant-time seckey_tweak_add / tweak_mul / negate
+ *    on the 32-byte big-endian strings themselves (no (de)serialisation).
+ *    Those refuse a zero key or a zero result and leave the key
+ *    "unspecified" when they do; the right answer in every such case is 0
+ *    or the other operand, chosen with constant-time masks (ct_pick), never
+ *    a branch. Reduction of wide hashes is Horner's rule in base 2^128 on
+ *    the same add/mul; inversion is Fermat (a^(n-2)) by square-and-multiply
+ *    over the public exponent. k*G is libsecp256k1's pubkey_create (blinded,
+ *    constant time); the result is a public key, released with
+ *    kg_declassify. k*P with a secret k (not used by FROST with secrets)
+ *    stays on OpenSSL's ladder, whose BN_bin2bn skips leading zero bytes.
+ *  - P-256 scalars use OpenSSL BIGNUM with BN_FLG_CONSTTIME: Montgomery
+ *    multiplication, BN_mod_add_quick, Fermat inversion with
+ *    BN_mod_exp_mont_consttime. This is NOT constant time and cannot be
+ *    made so with OpenSSL's public API: BN_bin2bn skips leading zero bytes,
+ *    every BIGNUM carries a value-dependent word count (top) that its loops
+ *    run over and bn_correct_top recomputes after each operation,
+ *    BN_mod_sub_quick is a plain subtraction plus a conditional add, and
+ *    the fixed-width (fixed_top) internals are not exported. The leak is
+ *    the number of leading zero bytes/words of the operands and results
+ *    (what lattice attacks on nonces such as Minerva use). Point
+ *    multiplication is OpenSSL's constant-time nistz256 / ladder. */
 #include <pthread.h>
 #include <string.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
+#include <secp256k1.h>
 #include <sodium.h>
 
 #include "mpc_int.h"
@@ -33,6 +53,7 @@ typedef struct {
 } ec_curve;
 
 static ec_curve curves[2];
+static secp256k1_context *k1_ctx; /* randomised: blinds pubkey_create */
 static pthread_once_t curves_once = PTHREAD_ONCE_INIT;
 
 static void curve_init_one(ec_curve *c, int nid)
@@ -51,6 +72,12 @@ static void curves_init(void)
 {
     curve_init_one(&curves[0], NID_X9_62_prime256v1);
     curve_init_one(&curves[1], NID_secp256k1);
+    uint8_t seed[32];
+    randombytes_buf(seed, sizeof seed);
+    k1_ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    if (!k1_ctx || !secp256k1_context_randomize(k1_ctx, seed))
+        kg_mpc_fatal("libsecp256k1 context set-up");
+    sodium_memzero(seed, sizeof seed);
 }
 
 static const ec_curve *curve(kg_mpc_group_id g)
@@ -110,16 +137,30 @@ static void sc_random(kg_mpc_group_id g, kg_mpc_scalar *out)
     }
 }
 
-static void sc_reduce(kg_mpc_group_id g, kg_mpc_scalar *out, const uint8_t *in, size_t len)
+typedef void sc_binop_fn(kg_mpc_group_id g, kg_mpc_scalar *out, const kg_mpc_scalar *a,
+                         const kg_mpc_scalar *b);
+
+/* A big-endian integer of up to 64 bytes mod n, by Horner's rule in base
+ * 2^128 with the group's own add and mul (each 16-byte digit is < n), so it
+ * is as constant time as they are: hash outputs here may be secret nonces
+ * (H3). */
+static void sc_reduce_with(kg_mpc_scalar *out, const uint8_t *in, size_t len, kg_mpc_group_id g,
+                           sc_binop_fn *add, sc_binop_fn *mul)
 {
-    BN_CTX *ctx = ctx_new();
-    BN_CTX_start(ctx);
-    BIGNUM *x = bn_get(ctx, in, len), *r = BN_CTX_get(ctx);
-    if (!r || !BN_nnmod(r, x, curve(g)->n, ctx))
-        kg_mpc_fatal("BN_nnmod");
-    bn_put(out, r);
-    BN_CTX_end(ctx);
-    BN_CTX_free(ctx);
+    uint8_t wide[64] = {0};
+    kg_mpc_scalar r = {{0}}, digit = {{0}}, base = {{0}};
+    base.b[15] = 1; /* 2^128 */
+    memcpy(wide + 64 - len, in, len); /* 1 <= len <= 64: checked by group.c */
+    memcpy(r.b + 16, wide, 16);
+    for (size_t i = 1; i < 4; i++) {
+        memcpy(digit.b + 16, wide + 16 * i, 16);
+        mul(g, &r, &r, &base);
+        add(g, &r, &r, &digit);
+    }
+    *out = r;
+    sodium_memzero(wide, sizeof wide);
+    sodium_memzero(&r, sizeof r);
+    sodium_memzero(&digit, sizeof digit);
 }
 
 typedef enum { OP_ADD, OP_SUB, OP_MUL } sc_op;
@@ -163,19 +204,117 @@ static void sc_mul(kg_mpc_group_id g, kg_mpc_scalar *out, const kg_mpc_scalar *a
     sc_binop(g, out, a, b, OP_MUL);
 }
 
+static void sc_reduce(kg_mpc_group_id g, kg_mpc_scalar *out, const uint8_t *in, size_t len)
+{
+    sc_reduce_with(out, in, len, g, sc_add, sc_mul);
+}
+
+/* Fermat: a^(n-2) with BN_mod_exp_mont_consttime. Zero has no inverse; the
+ * callers invert public Lagrange denominators, so that test may branch. */
 static int sc_invert(kg_mpc_group_id g, kg_mpc_scalar *out, const kg_mpc_scalar *a)
 {
+    if (sodium_is_zero(a->b, 32))
+        return -1;
+    const ec_curve *c = curve(g);
     BN_CTX *ctx = ctx_new();
     BN_CTX_start(ctx);
-    BIGNUM *x = bn_get(ctx, a->b, 32), *r = BN_CTX_get(ctx);
-    int rc = -1;
-    if (r && !BN_is_zero(x) && BN_mod_inverse(r, x, curve(g)->n, ctx)) {
-        bn_put(out, r);
-        rc = 0;
-    }
+    BIGNUM *x = bn_get(ctx, a->b, 32), *e = BN_CTX_get(ctx), *r = BN_CTX_get(ctx);
+    if (!e || !r || !BN_copy(e, c->n) || !BN_sub_word(e, 2))
+        kg_mpc_fatal("BIGNUM exponent n-2");
+    BN_set_flags(r, BN_FLG_CONSTTIME);
+    if (!BN_mod_exp_mont_consttime(r, x, e, c->n, ctx, c->mont))
+        kg_mpc_fatal("BN_mod_exp_mont_consttime");
+    bn_put(out, r);
     BN_CTX_end(ctx);
     BN_CTX_free(ctx);
-    return rc;
+    return 0;
+}
+
+/* ------------------------------------------------------ secp256k1 scalars */
+
+static const uint8_t zero32[32];
+
+static const secp256k1_context *k1(void)
+{
+    (void)curve(KG_MPC_GROUP_SECP256K1); /* creates k1_ctx once */
+    return k1_ctx;
+}
+
+/* out = flag ? b : a (flag 0 or 1) without a branch; out may alias a or b. */
+static void ct_pick(uint8_t out[32], const uint8_t a[32], const uint8_t b[32], int flag)
+{
+    volatile int vflag = flag; /* keep the compiler from turning this into a branch */
+    uint8_t mask = (uint8_t)(0u - ((unsigned)vflag & 1u));
+    for (size_t i = 0; i < 32; i++)
+        out[i] = (uint8_t)(a[i] ^ (mask & (a[i] ^ b[i])));
+}
+
+/* tweak_add fails (key left unspecified) when a = 0, where the sum is b,
+ * and when a + b = 0, where it is 0. */
+static void k1_add(kg_mpc_group_id g, kg_mpc_scalar *out, const kg_mpc_scalar *a, const kg_mpc_scalar *b)
+{
+    (void)g;
+    uint8_t r[32];
+    int a_zero = sodium_is_zero(a->b, 32);
+    memcpy(r, a->b, 32);
+    int ok = secp256k1_ec_seckey_tweak_add(k1(), r, b->b);
+    ct_pick(r, zero32, r, ok);
+    ct_pick(out->b, r, b->b, a_zero);
+    sodium_memzero(r, sizeof r);
+}
+
+/* negate fails only on 0, whose negation is 0. */
+static void k1_neg(kg_mpc_scalar *out, const kg_mpc_scalar *a)
+{
+    uint8_t r[32];
+    memcpy(r, a->b, 32);
+    int ok = secp256k1_ec_seckey_negate(k1(), r);
+    ct_pick(out->b, zero32, r, ok);
+    sodium_memzero(r, sizeof r);
+}
+
+static void k1_sub(kg_mpc_group_id g, kg_mpc_scalar *out, const kg_mpc_scalar *a, const kg_mpc_scalar *b)
+{
+    kg_mpc_scalar nb;
+    k1_neg(&nb, b);
+    k1_add(g, out, a, &nb);
+    sodium_memzero(&nb, sizeof nb);
+}
+
+/* tweak_mul fails exactly when a or b is 0 (inputs < n): the product is 0. */
+static void k1_mul(kg_mpc_group_id g, kg_mpc_scalar *out, const kg_mpc_scalar *a, const kg_mpc_scalar *b)
+{
+    (void)g;
+    uint8_t r[32];
+    memcpy(r, a->b, 32);
+    int ok = secp256k1_ec_seckey_tweak_mul(k1(), r, b->b);
+    ct_pick(out->b, zero32, r, ok);
+    sodium_memzero(r, sizeof r);
+}
+
+static void k1_reduce(kg_mpc_group_id g, kg_mpc_scalar *out, const uint8_t *in, size_t len)
+{
+    sc_reduce_with(out, in, len, g, k1_add, k1_mul);
+}
+
+/* Fermat: a^(n-2) by square-and-multiply; the exponent is public. */
+static int k1_invert(kg_mpc_group_id g, kg_mpc_scalar *out, const kg_mpc_scalar *a)
+{
+    if (sodium_is_zero(a->b, 32)) /* callers invert public values */
+        return -1;
+    uint8_t e[32];
+    memcpy(e, curve(g)->n_be, 32);
+    e[31] = (uint8_t)(e[31] - 2); /* n ends in 0x41: no borrow */
+    kg_mpc_scalar r = {{0}};
+    r.b[31] = 1;
+    for (size_t i = 0; i < 256; i++) {
+        k1_mul(g, &r, &r, &r);
+        if (e[i / 8] >> (7 - i % 8) & 1)
+            k1_mul(g, &r, &r, a);
+    }
+    *out = r;
+    sodium_memzero(&r, sizeof r);
+    return 0;
 }
 
 /* ----------------------------------------------------------------- points */
@@ -227,6 +366,27 @@ static void pt_mul2(kg_mpc_group_id g, kg_mpc_point *out, const kg_mpc_scalar *k
 static void pt_base_mul(kg_mpc_group_id g, kg_mpc_point *out, const kg_mpc_scalar *k)
 {
     pt_mul2(g, out, k, NULL, NULL);
+}
+
+/* k*G with libsecp256k1's constant-time, blinded pubkey_create. The result
+ * is a public key (a commitment or public share): public by design, as is
+ * whether it is the identity, i.e. whether k = 0. */
+static void k1_base_mul(kg_mpc_group_id g, kg_mpc_point *out, const kg_mpc_scalar *k)
+{
+    (void)g;
+    int zero = sodium_is_zero(k->b, 32);
+    kg_declassify(&zero, sizeof zero);
+    if (zero) {
+        pt_identity(out);
+        return;
+    }
+    secp256k1_pubkey pk;
+    int ok = secp256k1_ec_pubkey_create(k1(), &pk, k->b);
+    kg_declassify(&ok, sizeof ok);
+    kg_declassify(&pk, sizeof pk);
+    size_t len = 33;
+    if (!ok || !secp256k1_ec_pubkey_serialize(k1(), out->b, &len, &pk, SECP256K1_EC_COMPRESSED) || len != 33)
+        kg_mpc_fatal("secp256k1_ec_pubkey_create on a canonical scalar");
 }
 
 static void pt_mul(kg_mpc_group_id g, kg_mpc_point *out, const kg_mpc_scalar *k, const kg_mpc_point *p)
@@ -286,6 +446,6 @@ const kg_mpc_group_ops kg_mpc_group_p256_ops = {
 
 const kg_mpc_group_ops kg_mpc_group_secp256k1_ops = {
     33, false, "FROST-secp256k1-SHA256-v1", false,
-    sc_random, sc_canonical, sc_reduce, sc_add, sc_sub, sc_mul, sc_invert,
-    pt_identity, pt_base_mul, pt_mul, pt_add, pt_neg, pt_valid,
+    sc_random, sc_canonical, k1_reduce, k1_add, k1_sub, k1_mul, k1_invert,
+    pt_identity, k1_base_mul, pt_mul, pt_add, pt_neg, pt_valid,
 };

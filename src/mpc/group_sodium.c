@@ -95,8 +95,10 @@ static void ed_base_mul(kg_mpc_group_id g, kg_mpc_point *out, const kg_mpc_scala
 {
     kg_mpc_point r = {{0}};
     (void)g;
-    if (crypto_scalarmult_ed25519_base_noclamp(r.b, k->b) != 0)
-        ed_identity(&r); /* k = 0 */
+    int rc = crypto_scalarmult_ed25519_base_noclamp(r.b, k->b);
+    kg_declassify(&rc, sizeof rc); /* k*G is public; rc != 0 only for k = 0 */
+    if (rc != 0)
+        ed_identity(&r);
     *out = r;
 }
 

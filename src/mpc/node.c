@@ -9,9 +9,13 @@
  * first start) and kept in the node's own kg_store (DIR/node.db).
  * Node-to-node DKG data is end to end: round-1 broadcasts are signed and
  * round-2 shares sealed with the envelope keys listed in the coordinator's
- * registry message, checked against the replay window. One connection is
- * served at a time (there is one coordinator); a session left idle for ten
- * minutes is dropped. */
+ * registry message, checked against the replay window. Each coordinator
+ * connection is served by its own thread (the coordinator keeps a pool of
+ * them and signs many messages at once); requests that touch sessions run
+ * under the node lock nd->mu, the preprocessed signing requests
+ * (node_sign.c) without it (the store is thread-safe). A connection idle
+ * for ten minutes is closed, as is a session left idle that long. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +26,9 @@
 #include "kashguard/store.h"
 #include "node_int.h"
 
-#define RECV_TIMEOUT_MS 30000
 #define SEND_TIMEOUT_MS 10000
+#define IDLE_MAX_S 600 /* an idle coordinator connection is closed after this */
+#define MAX_CONNS 256
 
 void kg_mpc_nd_session_free(kg_mpc_nd *nd, size_t i)
 {
@@ -31,6 +36,7 @@ void kg_mpc_nd_session_free(kg_mpc_nd *nd, size_t i)
     if (!s) return;
     kg_mpc_frost_dkg_free(s->dkg);
     kg_secret_free(s->nonce);
+    kg_mpc_nd_dkg_state_free(s);
     kg_mpc_net_replay_forget(nd->replay, s->id);
     kg_wipe(s, sizeof *s);
     free(s);
@@ -134,12 +140,25 @@ static kg_err handle(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
     switch (m->type) {
     case KG_MPC_NODE_DKG_ROUND1: return kg_mpc_nd_dkg_round1(nd, m, w);
     case KG_MPC_NODE_SIGN_COMMIT: return kg_mpc_nd_sign_commit(nd, m, w);
+    case KG_MPC_NODE_SIGN_TR_NONCE: return kg_mpc_nd_sign_tr_nonce(nd, m, w);
+    case KG_MPC_NODE_SIGN_TR_SIGN:
+        if (s && s->kind == KG_MPC_ND_S_SIGN_TR) return kg_mpc_nd_sign_tr_sign(nd, s, m, w);
+        break;
+    case KG_MPC_NODE_PING: return kg_mpc_nd_ping(nd, m, w);
+    case KG_MPC_NODE_EPOCH_DEAL: case KG_MPC_NODE_EPOCH_FINISH: case KG_MPC_NODE_EPOCH_COMMIT:
+    case KG_MPC_NODE_EPOCH_ABORT: case KG_MPC_NODE_EPOCH_DELETE: case KG_MPC_NODE_REPAIR_STEP1:
+    case KG_MPC_NODE_REPAIR_STEP2: case KG_MPC_NODE_REPAIR_FINISH:
+        return kg_mpc_nd_epoch_handle(nd, s, m, w);
     case KG_MPC_NODE_DKG_ROUND2:
         if (s && s->kind == KG_MPC_ND_S_DKG1) return kg_mpc_nd_dkg_round2(nd, s, m, w);
         break;
     case KG_MPC_NODE_DKG_FINISH:
         if (s && s->kind == KG_MPC_ND_S_DKG2) return kg_mpc_nd_dkg_finish(nd, s, m, w);
         break;
+    case KG_MPC_NODE_DKG_CONFIRM:
+        if (s && s->kind == KG_MPC_ND_S_DKG3) return kg_mpc_nd_dkg_confirm(nd, s, m, w);
+        break;
+    case KG_MPC_NODE_DKG_ABORT: return kg_mpc_nd_dkg_abort(nd, s, m, w);
     case KG_MPC_NODE_SIGN_SHARE:
         if (s && s->kind == KG_MPC_ND_S_SIGN) return kg_mpc_nd_sign_share(nd, s, m, w);
         break;
@@ -156,7 +175,15 @@ static kg_err respond(kg_mpc_nd *nd, kg_bytes *resp, const uint8_t *frame, size_
     kg_err err = kg_mpc_node_msg_decode(&m, frame, len);
     if (err) return kg_mpc_node_error_encode(resp, zero, err, kg_err_detail(err));
     kg_mpc_node_wr w = {0};
-    err = handle(nd, &m, &w);
+    if (m.type == KG_MPC_NODE_SIGN_PREPROCESS) /* no session: runs without the node lock */
+        err = kg_mpc_nd_sign_preprocess(nd, &m, &w);
+    else if (m.type == KG_MPC_NODE_SIGN_PRE)
+        err = kg_mpc_nd_sign_pre(nd, &m, &w);
+    else {
+        pthread_mutex_lock(&nd->mu);
+        err = handle(nd, &m, &w);
+        pthread_mutex_unlock(&nd->mu);
+    }
     if (!err) err = kg_mpc_node_wr_done(&w);
     if (err) {
         kg_bytes_free(&w.b);
@@ -170,21 +197,87 @@ static kg_err respond(kg_mpc_nd *nd, kg_bytes *resp, const uint8_t *frame, size_
     return err;
 }
 
+/* One connection, until the peer closes it, it stays idle for
+ * IDLE_MAX_S, or the node stops (checked every second). */
 static void serve(kg_mpc_nd *nd, kg_mpc_net_conn *c, volatile int *stop)
 {
     if (kg_mpc_net_conn_peer(c) != KG_MPC_NET_COORDINATOR) {
         fprintf(stderr, "mpc-node: refused party %u (only the coordinator may connect)\n", kg_mpc_net_conn_peer(c));
         return;
     }
+    time_t last = time(NULL);
     while (!*stop) {
         kg_bytes in = {0}, out = {0};
-        if (kg_mpc_net_recv(&in, c, RECV_TIMEOUT_MS)) return;
-        kg_err err = respond(nd, &out, in.data, in.len);
+        kg_err err = kg_mpc_net_recv(&in, c, 1000);
+        if (err) {
+            const char *d = kg_err_detail(err);
+            bool idle = err == KG_ERR_NETWORK && d && strstr(d, "timed out"); /* nothing came: still usable */
+            if (!idle || time(NULL) - last > IDLE_MAX_S) return;
+            continue;
+        }
+        err = respond(nd, &out, in.data, in.len);
         kg_bytes_free(&in);
         if (!err) err = kg_mpc_net_send(c, out.data, out.len, SEND_TIMEOUT_MS);
         kg_bytes_free(&out);
         if (err) return;
+        last = time(NULL);
     }
+}
+
+/* The connection threads: one per coordinator connection, counted so
+ * that a stopping node waits for them. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned n;
+} conn_count;
+
+typedef struct {
+    kg_mpc_nd *nd;
+    kg_mpc_net_conn *c;
+    volatile int *stop;
+    conn_count *cc;
+} conn_job;
+
+static void *conn_thread(void *arg)
+{
+    conn_job *j = arg;
+    serve(j->nd, j->c, j->stop);
+    kg_mpc_net_close(j->c);
+    pthread_mutex_lock(&j->cc->mu);
+    j->cc->n--;
+    pthread_cond_signal(&j->cc->cv);
+    pthread_mutex_unlock(&j->cc->mu);
+    free(j);
+    return NULL;
+}
+
+/* Serve c on its own thread (closed at once when MAX_CONNS are open). */
+static void conn_start(kg_mpc_nd *nd, kg_mpc_net_conn *c, volatile int *stop, conn_count *cc)
+{
+    conn_job *j = calloc(1, sizeof *j);
+    pthread_mutex_lock(&cc->mu);
+    bool room = j && cc->n < MAX_CONNS;
+    if (room) cc->n++;
+    pthread_mutex_unlock(&cc->mu);
+    pthread_t th;
+    pthread_attr_t at;
+    bool started = false;
+    if (room && pthread_attr_init(&at) == 0) {
+        *j = (conn_job){.nd = nd, .c = c, .stop = stop, .cc = cc};
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&th, &at, conn_thread, j) == 0;
+        pthread_attr_destroy(&at);
+    }
+    if (started) return;
+    if (!room) fprintf(stderr, "mpc-node %u: %d connections open; refused one more\n", nd->cfg->id, MAX_CONNS);
+    if (room) {
+        pthread_mutex_lock(&cc->mu);
+        cc->n--;
+        pthread_mutex_unlock(&cc->mu);
+    }
+    free(j);
+    kg_mpc_net_close(c);
 }
 
 /* ---------------------------------------------------------- startup */
@@ -224,6 +317,7 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
     kg_mpc_nd nd;
     memset(&nd, 0, sizeof nd);
     nd.cfg = cfg;
+    pthread_mutex_init(&nd.mu, NULL);
     kg_mpc_net_tls *tls = NULL;
     kg_mpc_net_listener *l = NULL;
     char path[4096];
@@ -239,13 +333,20 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
         err = kg_err_set(KG_ERR_BAD_INPUT, "the certificate is for party %u, not node %u", kg_mpc_net_tls_party(tls), cfg->id);
     if (!err) err = kg_mpc_net_listen(&l, tls, cfg->listen);
     if (!err) fprintf(stderr, "mpc-node %u: listening on %s (port %u)\n", cfg->id, cfg->listen, kg_mpc_net_listener_port(l));
+    conn_count cc = {.n = 0};
+    pthread_mutex_init(&cc.mu, NULL);
+    pthread_cond_init(&cc.cv, NULL);
     while (!err && !*stop) {
         kg_mpc_net_conn *c = NULL;
         kg_err e = kg_mpc_net_accept(&c, l, 1000);
         if (e) continue; /* a timeout, or a peer the CA did not certify */
-        serve(&nd, c, stop);
-        kg_mpc_net_close(c);
+        conn_start(&nd, c, stop, &cc);
     }
+    pthread_mutex_lock(&cc.mu); /* *stop is set: every thread ends within a second */
+    while (cc.n) pthread_cond_wait(&cc.cv, &cc.mu);
+    pthread_mutex_unlock(&cc.mu);
+    pthread_cond_destroy(&cc.cv);
+    pthread_mutex_destroy(&cc.mu);
     for (size_t i = 0; i < KG_MPC_ND_MAX_SESSIONS; i++) kg_mpc_nd_session_free(&nd, i);
     kg_mpc_net_listener_free(l);
     kg_mpc_net_tls_free(tls);
@@ -253,5 +354,6 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
     kg_store_close(nd.st);
     kg_secret_free(nd.seal_key);
     kg_secret_free(nd.env);
+    pthread_mutex_destroy(&nd.mu);
     return err;
 }

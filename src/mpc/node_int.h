@@ -43,6 +43,7 @@ kg_err kg_mpc_coord_call(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c,
  * (node.c: sessions, sealed share store, dispatch, serve loop, startup;
  * node_dkg.c: the DKG requests; node_sign.c: the signing requests). */
 
+#include <pthread.h>
 #include <time.h>
 #include "kashguard/store.h"
 
@@ -62,6 +63,22 @@ typedef struct {
     kg_mpc_frost_dkg *dkg;
     kg_mpc_net_pubkeys reg[KG_MPC_FROST_MAX_PARTICIPANTS]; /* reg[i-1]: party i */
     kg_secret *nonce; /* kg_mpc_frost_nonce */
+    /* node_dkg.c echo check: the round-1 envelopes by sender (r1[i-1]: party
+     * i's, n entries), their transcript digest, and the new share kept
+     * PENDING (a kg_mpc_frost_key_share) from DKG_FINISH until DKG_CONFIRM. */
+    kg_bytes *r1;
+    uint8_t transcript[32];
+    kg_secret *pending;
+    /* node_refresh.c, node_repair.c (EPOCH_*, REPAIR_*): this node's own
+     * dealing or repair piece (wiped with the session), the request's mode
+     * and epoch, and for a repair the helpers and the node repaired. */
+    kg_mpc_scalar ep_own;
+    bool ep_has_own;
+    uint16_t ep_mode;
+    uint32_t ep_epoch;
+    uint16_t ep_ids[KG_MPC_FROST_MAX_PARTICIPANTS];
+    size_t ep_n;
+    uint16_t ep_lost;
 } kg_mpc_nd_session;
 
 /** A running node. */
@@ -72,6 +89,7 @@ typedef struct {
     kg_mpc_net_pubkeys env_pub;
     kg_mpc_net_replay *replay;
     kg_mpc_nd_session *s[KG_MPC_ND_MAX_SESSIONS];
+    pthread_mutex_t mu; /* node.c: held around handle() (sessions, replay window) */
 } kg_mpc_nd;
 
 void kg_mpc_nd_session_free(kg_mpc_nd *nd, size_t i);
@@ -98,5 +116,96 @@ kg_err kg_mpc_nd_dkg_round2(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_no
 kg_err kg_mpc_nd_dkg_finish(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
 kg_err kg_mpc_nd_sign_commit(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
 kg_err kg_mpc_nd_sign_share(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/* node_ping.c: PING (liveness, node id, shares held). */
+kg_err kg_mpc_nd_ping(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/* node_sign_tr.c: BIP 445 (frost-secp256k1-tr) signing; the session's
+ * nonce holds the secnonce and the round-1 message hash. */
+enum { KG_MPC_ND_S_SIGN_TR = 0x30 };
+kg_err kg_mpc_nd_sign_tr_nonce(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_sign_tr_sign(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/* coord_sign_tr.c: kg_mpc_coordinator_sign for a k->taproot key. */
+kg_err kg_mpc_co_sign_tr(kg_mpc_coordinator *co, uint8_t sig[static KG_MPC_FROST_SIG_MAX_BYTES], size_t *sig_len,
+                         const kg_mpc_key *k, const uint8_t *msg, size_t msg_len, const kg_mpc_sign_opts *opts) KG_WARN_UNUSED;
+
+/* node_dkg.c: the echo check of the DKG. A session in state
+ * KG_MPC_ND_S_DKG3 holds a pending share awaiting DKG_CONFIRM; in
+ * KG_MPC_ND_S_DKGOK the share was activated (a DKG_ABORT still removes it). */
+enum { KG_MPC_ND_S_DKG3 = 0x13, KG_MPC_ND_S_DKGOK = 0x14 };
+kg_err kg_mpc_nd_dkg_confirm(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_dkg_abort(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/** Free a session's DKG transcript and pending share (kg_mpc_nd_session_free). */
+void kg_mpc_nd_dkg_state_free(kg_mpc_nd_session *s);
+
+/* node_sign.c: preprocessed signing (no session; safe to run without
+ * nd->mu): PREPROCESS stores n nonces durably, SIGN_PRE signs with one. */
+kg_err kg_mpc_nd_sign_preprocess(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_sign_pre(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/* coord_cache.c: the coordinator's cache of preprocessed commitments per
+ * (node, key) and its background refill. */
+typedef struct kg_mpc_co_cache kg_mpc_co_cache;
+kg_err kg_mpc_co_cache_new(kg_mpc_co_cache **out, kg_mpc_coordinator *co) KG_WARN_UNUSED;
+void kg_mpc_co_cache_free(kg_mpc_co_cache *c);
+kg_mpc_co_cache *kg_mpc_co_cache_of(kg_mpc_coordinator *co);
+/** Pop one cached commitment (wire form) of node for key; false if none. */
+bool kg_mpc_co_cache_pop(kg_mpc_co_cache *c, uint16_t node, const char *key_id, uint8_t *out, size_t *len);
+/** Put commitments back or add new ones (copies). */
+void kg_mpc_co_cache_push(kg_mpc_co_cache *c, uint16_t node, const char *key_id, const uint8_t *commit, size_t len);
+/** Forget node's commitments for key (it failed, restarted or lost them). */
+void kg_mpc_co_cache_drop(kg_mpc_co_cache *c, uint16_t node, const char *key_id);
+/** After a signature: queue a background refill of node for key when its
+ *  cache is below the low-water mark (no-op when preprocessing is off). */
+void kg_mpc_co_cache_want(kg_mpc_co_cache *c, uint16_t node, const char *key_id, kg_mpc_group_id g);
+/** Ask node for n commitments now and cache them. */
+kg_err kg_mpc_co_cache_fill(kg_mpc_coordinator *co, uint16_t node, const char *key_id, kg_mpc_group_id g,
+                            unsigned n) KG_WARN_UNUSED;
+
+/* node_epoch.c, node_refresh.c, node_repair.c: share epochs, refresh,
+ * reshare and repair (EPOCH_* and REPAIR_* of mpc/node.h). Key ids of these
+ * protocols are 1..255. */
+enum { KG_MPC_ND_S_EPOCH = 0x40, KG_MPC_ND_S_REPAIR = 0x48 };
+/** Every EPOCH_* and REPAIR_* request (s: the session of m's id, or NULL). */
+kg_err kg_mpc_nd_epoch_handle(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/** The epoch of this node's share of key_id (0 when never refreshed). */
+kg_err kg_mpc_nd_share_epoch(uint32_t *epoch, kg_mpc_nd *nd, const char *key_id) KG_WARN_UNUSED;
+/** Seal and put (insert or replace) key_id's active share and its epoch, in txn. */
+kg_err kg_mpc_nd_share_replace(kg_mpc_nd *nd, kg_store_txn *txn, const char *key_id, const kg_mpc_frost_key_share *sh,
+                               uint32_t epoch) KG_WARN_UNUSED;
+/** Keep sh as key_id's PENDING share of epoch for session (replaces any). */
+kg_err kg_mpc_nd_pending_save(kg_mpc_nd *nd, const char *key_id, const kg_mpc_frost_key_share *sh, uint32_t epoch,
+                              const uint8_t *session) KG_WARN_UNUSED;
+/** Delete record mpc/<what>/<key_id> in txn (absent is fine). */
+kg_err kg_mpc_nd_ep_del(kg_mpc_nd *nd, kg_store_txn *txn, const char *what, const char *key_id) KG_WARN_UNUSED;
+/** key_id's active share, which must be at epoch (else KG_ERR_CONFLICT: repair the node) and of group g. */
+kg_err kg_mpc_nd_ep_load_at(kg_secret **out, kg_mpc_nd *nd, const char *key_id, kg_mpc_group_id g, uint32_t epoch) KG_WARN_UNUSED;
+/** kg_err_set(code, "<fmt>: <err's current detail>") (the detail copied first). */
+kg_err kg_mpc_nd_ep_wrap(kg_err err, kg_err code, const char *fmt, ...) KG_PRINTF(3, 4);
+/* Body parsing of these requests (node_refresh.c). */
+uint32_t kg_mpc_nd_ep_rd_u32(kg_mpc_node_rd *r);
+bool kg_mpc_nd_ep_has(const uint16_t *ids, size_t n, uint16_t id);
+kg_err kg_mpc_nd_ep_rd_key_id(kg_mpc_node_rd *r, char *out) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_ep_rd_ids(kg_mpc_node_rd *r, uint16_t *ids, size_t *n, size_t lo, const char *what) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_ep_rd_reg(kg_mpc_node_rd *r, kg_mpc_net_pubkeys *reg, bool *in_reg) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_ep_env_get(kg_mpc_net_envelope *e, const uint8_t *p, size_t len, const kg_mpc_node_msg *m, uint8_t type,
+                            uint32_t round, uint16_t to) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_ep_seal_scalar(kg_mpc_nd *nd, kg_mpc_node_wr *w, const kg_mpc_node_msg *m, uint8_t type, uint32_t round,
+                                uint16_t to, const kg_mpc_scalar *x, const uint8_t box[32]) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_ep_open_scalar(kg_mpc_nd *nd, kg_mpc_scalar *out, const kg_mpc_net_envelope *e, kg_mpc_group_id g,
+                                const uint8_t box[32]) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_epoch_deal(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_epoch_finish(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_repair_step1(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_repair_step2(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_repair_finish(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+
+/* coord_refresh.c, coord_repair.c: refresh, reshare and repair (coordinator side). */
+/** k can be refreshed, reshared or repaired: 2 <= t <= n, ids ascending in 1..255. */
+kg_err kg_mpc_co_key_check(const kg_mpc_key *k) KG_WARN_UNUSED;
+void kg_mpc_co_wr_u32(kg_mpc_node_wr *w, uint32_t v);
+void kg_mpc_co_wr_ids(kg_mpc_node_wr *w, const uint16_t *ids, size_t n);
+/** A registry of the ids with in_reg[id] (u16 count, {id, box, sign}). */
+void kg_mpc_co_wr_reg(kg_mpc_node_wr *w, const kg_mpc_net_pubkeys *reg, const bool *in_reg);
+void kg_mpc_co_wr_point(kg_mpc_node_wr *w, kg_mpc_group_id g, const kg_mpc_point *p);
+/** Send w's body (freed) as a request of type and drop the answer. */
+kg_err kg_mpc_co_call0(kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g, const uint8_t *sess, kg_mpc_node_wr *w) KG_WARN_UNUSED;
 
 #endif

@@ -12,8 +12,13 @@ static bool type_known(uint8_t t)
     uint8_t base = (uint8_t)(t & 0x7F);
     if (t == KG_MPC_NODE_ERROR) return true;
     return base == KG_MPC_NODE_DKG_ROUND1 || base == KG_MPC_NODE_DKG_ROUND2 ||
-           base == KG_MPC_NODE_DKG_FINISH || base == KG_MPC_NODE_SIGN_COMMIT ||
-           base == KG_MPC_NODE_SIGN_SHARE;
+           base == KG_MPC_NODE_DKG_FINISH || base == KG_MPC_NODE_DKG_CONFIRM ||
+           base == KG_MPC_NODE_DKG_ABORT || base == KG_MPC_NODE_SIGN_COMMIT ||
+           base == KG_MPC_NODE_SIGN_TR_NONCE || base == KG_MPC_NODE_SIGN_TR_SIGN ||
+           base == KG_MPC_NODE_SIGN_SHARE || base == KG_MPC_NODE_PING ||
+           base == KG_MPC_NODE_SIGN_PREPROCESS || base == KG_MPC_NODE_SIGN_PRE ||
+           (base >= KG_MPC_NODE_EPOCH_DEAL && base <= KG_MPC_NODE_EPOCH_DELETE) ||
+           (base >= KG_MPC_NODE_REPAIR_STEP1 && base <= KG_MPC_NODE_REPAIR_FINISH);
 }
 
 kg_err kg_mpc_node_msg_encode(kg_bytes *out, const kg_mpc_node_msg *m)

@@ -1,11 +1,27 @@
 /* The signing requests of `kashguard mpc-node` (RFC 9591 §5): commit draws
  * a fresh nonce pair for the key's share and answers its commitment; share
  * takes the signing package, computes this node's signature share and wipes
- * the nonce whatever happens, so a nonce never signs twice. */
+ * the nonce whatever happens, so a nonce never signs twice.
+ *
+ * Preprocessing (RFC 9591 §5.1 run ahead, as its §7.3 allows): PREPROCESS
+ * makes n nonce pairs with kg_mpc_frost_nonce_store (frost.h) in this
+ * node's kg_store under "mpc/pre/<key id>", sealed with AES-256-GCM under
+ * HKDF-SHA256(seal.key, info "kashguard mpc-node nonce seal v1"), and
+ * answers their commitments; the coordinator caches them. SIGN_PRE then
+ * signs in one round trip: the package is checked first (so bad input
+ * consumes nothing), then kg_mpc_frost_nonce_store_use records the nonce as
+ * used in a durable transaction and only then hands it out; the share is
+ * computed and the nonce wiped. A commitment this node never made, or one
+ * already used, is refused by name. These two need no session, so node.c
+ * runs them without the node lock (the store is thread-safe). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kashguard/crypto.h"
+#include "node_evil.h"
 #include "node_int.h"
+
+#define PREPROCESS_MAX 100
 
 kg_err kg_mpc_nd_sign_commit(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
 {
@@ -73,11 +89,176 @@ kg_err kg_mpc_nd_sign_share(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_no
     }
     if (!err) {
         uint8_t b[KG_MPC_FROST_SIG_SHARE_BYTES];
+        KG_MPC_EVIL_HOOK("bad-sig-share", kg_mpc_evil_bump((kg_mpc_group_id)m->scheme, &z.z)); /* test build only */
         kg_mpc_frost_sig_share_serialize(b, &z);
         kg_mpc_node_wr_fixed(w, b, sizeof b);
     }
     kg_secret_free(sh);
     free(cs);
     kg_mpc_nd_session_drop(nd, s); /* the nonce is gone either way */
+    return err;
+}
+
+/* ------------------------------------------------------- preprocessing */
+
+/* Read the key id blob at the head of a request and load its share,
+ * checking the scheme. */
+static kg_err load_key(kg_secret **sh, char key_id[static KG_MPC_NODE_KEY_ID_MAX + 1], kg_mpc_nd *nd,
+                       const kg_mpc_node_msg *m, kg_mpc_node_rd *r)
+{
+    size_t kl = 0;
+    *sh = NULL;
+    const uint8_t *kid = kg_mpc_node_rd_blob(r, &kl, KG_MPC_NODE_KEY_ID_MAX);
+    kg_err err = r->bad ? kg_err_set(KG_ERR_BAD_INPUT, "sign request: no key id") : kg_mpc_node_key_id_check(kid, kl);
+    if (err) return err;
+    memset(key_id, 0, KG_MPC_NODE_KEY_ID_MAX + 1);
+    memcpy(key_id, kid, kl);
+    if ((err = kg_mpc_nd_share_load(sh, nd, key_id))) return err;
+    const kg_mpc_frost_key_share *share = (const kg_mpc_frost_key_share *)kg_secret_cdata(*sh);
+    if (share->group != (kg_mpc_group_id)m->scheme) {
+        kg_secret_free(*sh);
+        *sh = NULL;
+        return kg_err_set(KG_ERR_BAD_INPUT, "key %s is a %s key", key_id, kg_mpc_frost_scheme_name(share->group));
+    }
+    return KG_OK;
+}
+
+/* The nonce store of key_id on this node. */
+static kg_err nonce_store(kg_mpc_frost_nonce_store **out, kg_mpc_nd *nd, const char *key_id)
+{
+    static const char info[] = "kashguard mpc-node nonce seal v1";
+    uint8_t k[KG_MPC_FROST_NONCE_SEAL_KEY_BYTES];
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "mpc/pre/%s", key_id);
+    kg_err err = kg_crypto_hkdf_sha256(k, sizeof k, kg_secret_cdata(nd->seal_key), kg_secret_len(nd->seal_key), NULL, 0,
+                                       (const uint8_t *)info, sizeof info - 1);
+    if (!err) err = kg_mpc_frost_nonce_store_open(out, nd->st, prefix, k);
+    kg_wipe(k, sizeof k);
+    return err;
+}
+
+kg_err kg_mpc_nd_sign_preprocess(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
+{
+    kg_mpc_node_rd r;
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    kg_secret *sh = NULL;
+    kg_mpc_node_rd_init(&r, m->body, m->body_len);
+    kg_err err = load_key(&sh, key_id, nd, m, &r);
+    unsigned n = kg_mpc_node_rd_u16(&r);
+    if (!err) err = kg_mpc_node_rd_end(&r, "preprocess request");
+    if (!err && (n == 0 || n > PREPROCESS_MAX))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "preprocess 1 to %d commitments at a time, not %u", PREPROCESS_MAX, n);
+    kg_mpc_frost_nonce_store *ns = NULL;
+    kg_mpc_frost_commitment *cs = err ? NULL : calloc(n, sizeof *cs);
+    if (!err && !cs) err = kg_err_set(KG_ERR_NOMEM, "out of memory");
+    if (!err) err = nonce_store(&ns, nd, key_id);
+    if (!err) err = kg_mpc_frost_nonce_store_preprocess(ns, cs, n, (const kg_mpc_frost_key_share *)kg_secret_cdata(sh));
+    if (!err) kg_mpc_node_wr_u16(w, (uint16_t)n);
+    for (unsigned i = 0; i < n && !err; i++) {
+        uint8_t c[KG_MPC_FROST_COMMITMENT_MAX_BYTES];
+        size_t cl = 0;
+        err = kg_mpc_frost_commitment_serialize((kg_mpc_group_id)m->scheme, c, &cl, &cs[i]);
+        if (!err) kg_mpc_node_wr_blob(w, c, cl);
+    }
+    kg_mpc_frost_nonce_store_close(ns);
+    kg_secret_free(sh);
+    free(cs);
+    return err;
+}
+
+/* Read a signing package body after the key id: message and commitments
+ * (new array *cs of *cnt). */
+static kg_err read_package(const uint8_t **msg, size_t *ml, kg_mpc_frost_commitment **cs, unsigned *cnt,
+                           kg_mpc_group_id g, kg_mpc_node_rd *r)
+{
+    *cs = NULL;
+    *msg = kg_mpc_node_rd_blob(r, ml, KG_MPC_NET_FRAME_MAX_BYTES);
+    *cnt = kg_mpc_node_rd_u16(r);
+    if (r->bad || *cnt == 0) return kg_err_set(KG_ERR_BAD_INPUT, "sign request: no message or no commitments");
+    kg_mpc_frost_commitment *c = calloc(*cnt, sizeof *c);
+    if (!c) return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    kg_err err = KG_OK;
+    for (unsigned i = 0; i < *cnt && !err; i++) {
+        size_t len;
+        const uint8_t *p = kg_mpc_node_rd_blob(r, &len, KG_MPC_FROST_COMMITMENT_MAX_BYTES);
+        err = p ? kg_mpc_frost_commitment_parse(g, &c[i], p, len)
+                : kg_err_set(KG_ERR_BAD_INPUT, "sign request: truncated commitment list");
+    }
+    if (!err) err = kg_mpc_node_rd_end(r, "sign request");
+    if (err) free(c);
+    else *cs = c;
+    return err;
+}
+
+/* A short name of commitment c for error messages: hex of the start of D. */
+static void commit_name(char out[static 17], kg_mpc_group_id g, const kg_mpc_frost_commitment *c)
+{
+    uint8_t b[KG_MPC_FROST_COMMITMENT_MAX_BYTES];
+    size_t len = 0;
+    out[0] = 0;
+    if (kg_mpc_frost_commitment_serialize(g, b, &len, c) == KG_OK && len >= 10) kg_hex_encode(out, b + 2, 8);
+}
+
+/* Consume this node's preprocessed nonce of pkg and sign. */
+static kg_err sign_pre(kg_mpc_frost_sig_share *z, kg_mpc_nd *nd, const char *key_id, const kg_mpc_frost_key_share *share,
+                       const kg_mpc_frost_signing_package *pkg)
+{
+    const kg_mpc_frost_commitment *mine = NULL;
+    kg_err err = kg_mpc_frost_package_check(pkg);
+    for (size_t i = 0; i < pkg->n_commitments && !err; i++)
+        if (pkg->commitments[i].id == share->id) mine = &pkg->commitments[i];
+    if (!err && !mine) err = kg_err_set(KG_ERR_BAD_INPUT, "the signing package has no commitment of node %u", share->id);
+    if (!err && pkg->n_commitments < share->min_signers)
+        err = kg_err_set(KG_ERR_BAD_INPUT, "key %s needs %u signers, the package has %zu", key_id, share->min_signers,
+                         pkg->n_commitments);
+    if (err) return err; /* bad input consumes no nonce */
+    kg_mpc_frost_nonce_store *ns = NULL;
+    kg_secret *nb = kg_secret_new(sizeof(kg_mpc_frost_nonce));
+    if (!nb) return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    kg_mpc_frost_nonce *nonce = (kg_mpc_frost_nonce *)kg_secret_data(nb);
+    char name[17];
+    commit_name(name, pkg->group, mine);
+    err = nonce_store(&ns, nd, key_id);
+    if (!err) err = kg_mpc_frost_nonce_store_use(nonce, ns, pkg->group, mine);
+    if (err == KG_ERR_CONFLICT)
+        err = kg_err_set(err, "commitment %s of node %u for key %s was already used; a nonce signs once, "
+                         "ask for fresh commitments", name, share->id, key_id);
+    else if (err == KG_ERR_NOT_FOUND)
+        err = kg_err_set(err, "node %u holds no preprocessed nonce for commitment %s of key %s (never made here, "
+                         "or lost); ask for fresh commitments", share->id, name, key_id);
+    if (!err) err = kg_mpc_frost_sign(z, nonce, share, pkg);
+    kg_mpc_frost_nonce_store_close(ns);
+    kg_secret_free(nb); /* wiped */
+    return err;
+}
+
+kg_err kg_mpc_nd_sign_pre(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
+{
+    kg_mpc_node_rd r;
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    kg_secret *sh = NULL;
+    kg_mpc_frost_commitment *cs = NULL;
+    const uint8_t *msg = NULL;
+    size_t ml = 0;
+    unsigned cnt = 0;
+    kg_mpc_node_rd_init(&r, m->body, m->body_len);
+    kg_err err = load_key(&sh, key_id, nd, m, &r);
+    if (!err) err = read_package(&msg, &ml, &cs, &cnt, (kg_mpc_group_id)m->scheme, &r);
+    kg_mpc_frost_sig_share z;
+    memset(&z, 0, sizeof z);
+    if (!err) {
+        const kg_mpc_frost_key_share *share = (const kg_mpc_frost_key_share *)kg_secret_cdata(sh);
+        kg_mpc_frost_signing_package pkg = {.group = share->group, .group_public = share->group_public,
+                                            .msg = msg, .msg_len = ml, .commitments = cs, .n_commitments = cnt};
+        err = sign_pre(&z, nd, key_id, share, &pkg);
+    }
+    if (!err) {
+        uint8_t b[KG_MPC_FROST_SIG_SHARE_BYTES];
+        KG_MPC_EVIL_HOOK("bad-sig-share", kg_mpc_evil_bump((kg_mpc_group_id)m->scheme, &z.z)); /* test build only */
+        kg_mpc_frost_sig_share_serialize(b, &z);
+        kg_mpc_node_wr_fixed(w, b, sizeof b);
+    }
+    kg_secret_free(sh);
+    free(cs);
     return err;
 }

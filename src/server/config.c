@@ -48,6 +48,8 @@ static const cfg_option options[] = {
     { "min_deletion_wait",      OPT_DURATION, KOFF(min_deletion_wait), 0, 0 },
     { "audit_fsync",            OPT_BOOL,     KOFF(audit_fsync), 0, 0 },
     { "audit_checkpoint_every", OPT_UINT,     KOFF(audit_checkpoint_every), 1, 1000000 },
+    { "mpc",                    OPT_BOOL,     SOFF(mpc), 0, 0 },
+    { "mpc_dir",                OPT_STR,      SOFF(mpc_dir), 0, 0 },
 };
 
 void kg_server_config_default(kg_server_config *cfg)
@@ -194,7 +196,7 @@ static kg_err parse_line(kg_server_config *cfg, char *line, const char *where, u
     }
     return kg_err_set(KG_ERR_BAD_INPUT, "%s: unknown key '%.64s' (known: listen, data_dir, store_url, tls_cert, "
                       "tls_key, tls_client_ca, tls_disable, max_body_bytes, threads, min_deletion_wait, "
-                      "audit_fsync, audit_checkpoint_every)", where, key);
+                      "audit_fsync, audit_checkpoint_every, mpc, mpc_dir)", where, key);
 }
 
 kg_err kg_server_config_load(kg_server_config *cfg, const char *path)

@@ -86,7 +86,8 @@ static kg_err check_config(const kg_server_config *cfg, struct sockaddr_storage 
         return kg_err_set(KG_ERR_BAD_INPUT, "--mpc-nodes must be 0..%d", KG_SERVER_MPC_NODES_MAX);
     if (cfg->mpc_nodes > 0 && !cfg->dev)
         return kg_err_set(KG_ERR_BAD_INPUT, "--mpc-nodes starts local MPC nodes in --dev mode only; "
-                          "add --dev, or run `kashguard mpc-node` processes yourself (docs/mpc.md)");
+                          "add --dev, or set `mpc = true` (--mpc) and register `kashguard mpc-node` "
+                          "processes with `kashguard mpc node add` (docs/mpc.md)");
     if (cfg->dev && !is_loopback(addr))
         return kg_err_set(KG_ERR_BAD_INPUT, "--dev serves on loopback only (its unseal key is stored with the "
                           "data); use --listen 127.0.0.1:PORT, or run without --dev with TLS");
@@ -290,7 +291,7 @@ static void print_banner(const kg_server *srv)
            addr, srv->root_token ? srv->root_token : "(unavailable)", cfg->data_dir, cfg->data_dir, addr,
            cfg->data_dir);
     if (srv->mpc != NULL) {
-        printf("MPC nodes (coordinator dir %s/mpc):\n\n", cfg->data_dir);
+        printf("MPC nodes (coordinator dir %s):\n\n", srv->mpc->dir);
         for (unsigned i = 0; i < srv->mpc->n; i++)
             printf("  node %u:     %s\n", i + 1, srv->mpc->addr[i]);
         printf("\n");

@@ -1,9 +1,18 @@
-/* `kashguard server --dev --mpc-nodes N`: the dev server is the MPC
- * coordinator of N local `kashguard mpc-node` child processes.
+/* The server as MPC coordinator: start-up and shutdown.
+ *
+ * Production (config `mpc = true` or `mpc_dir = DIR`, or --mpc/--mpc-dir):
+ * the coordinator directory (default <data>/mpc) gets its CA at the first
+ * start unless `kashguard mpc ca-init` made one; nodes are registered
+ * through POST /v1/mpc/nodes and loaded from the store at every start
+ * (mpc_store.c), and key records made by an older server as files are
+ * migrated into the store.
+ *
+ * Dev (`kashguard server --dev --mpc-nodes N`): as above, and the server
+ * also runs N local `kashguard mpc-node` child processes.
  *
  * Layout under the data dir: <data>/mpc is the coordinator directory of
- * mpc/node.h (private CA, coordinator certificate, node registry, key
- * records keys/<id>.json) and <data>/mpc/node<i> is node i's (certificate,
+ * mpc/node.h (private CA, coordinator certificate, node registry) and
+ * <data>/mpc/node<i> is node i's (certificate,
  * envelope keys, node.db with its sealed shares, node.log). The first start
  * creates the CA (kg_mpc_coord_ca_init) and enrols nodes 1..N
  * (kg_mpc_coord_node_enroll); a later start reuses them, enrolling only
@@ -73,12 +82,11 @@ static kg_err free_port(unsigned *port)
     return KG_OK;
 }
 
-/* The CA on first start, then every node not yet enrolled. */
+/* Every dev node not yet enrolled (the CA exists). */
 static kg_err mpc_enrol(const kg_server_mpc *m)
 {
     char p[4200], nd[4200];
-    snprintf(p, sizeof p, "%s/coordinator.key", m->dir);
-    kg_err e = file_exists(p) ? KG_OK : kg_mpc_coord_ca_init(m->dir);
+    kg_err e = KG_OK;
     for (unsigned i = 1; i <= m->n && e == KG_OK; i++) {
         snprintf(nd, sizeof nd, "%s/node%u", m->dir, i);
         snprintf(p, sizeof p, "%s/nodes/%u.pub", m->dir, i);
@@ -181,30 +189,56 @@ static kg_err start_node(kg_server_mpc *m, unsigned i, const char *exe)
     return kg_err_set(KG_ERR_IO, "MPC node %u exited at start %d times; see %s", i, SPAWN_TRIES, log);
 }
 
-kg_err kg_server_mpc_start(kg_server *srv)
+static void mpc_locks_init(kg_server_mpc *m)
 {
-    const kg_server_config *cfg = &srv->cfg;
-    if (cfg->mpc_nodes == 0)
-        return KG_OK;
+    pthread_mutex_init(&m->book_mu, NULL);
+    for (size_t i = 0; i < KG_SERVER_MPC_KEY_STRIPES; i++)
+        pthread_mutex_init(&m->key_mu[i], NULL);
+}
+
+/* Dev: enrol and start nodes 1..n and put them in the book. */
+static kg_err dev_nodes_start(kg_server_mpc *m)
+{
     char exe[4096];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len <= 0)
         return kg_err_set(KG_ERR_IO, "cannot find the server's own executable (/proc/self/exe) to start MPC nodes");
     exe[len] = '\0';
-    kg_server_mpc *m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return kg_err_set(KG_ERR_NOMEM, "out of memory");
-    pthread_mutex_init(&m->mu, NULL);
-    m->n = cfg->mpc_nodes;
-    snprintf(m->dir, sizeof m->dir, "%s/mpc", cfg->data_dir);
-    srv->mpc = m;
     kg_err e = mpc_enrol(m);
     for (unsigned i = 1; i <= m->n && e == KG_OK; i++)
         e = start_node(m, i, exe);
+    return e;
+}
+
+kg_err kg_server_mpc_start(kg_server *srv)
+{
+    const kg_server_config *cfg = &srv->cfg;
+    if (cfg->mpc_nodes == 0 && !cfg->mpc && cfg->mpc_dir == NULL)
+        return KG_OK;
+    kg_server_mpc *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    mpc_locks_init(m);
+    m->dev = cfg->mpc_nodes > 0;
+    m->n = cfg->mpc_nodes;
+    if (cfg->mpc_dir != NULL && cfg->mpc_dir[0] != '\0')
+        snprintf(m->dir, sizeof m->dir, "%s", cfg->mpc_dir);
+    else
+        snprintf(m->dir, sizeof m->dir, "%s/mpc", cfg->data_dir);
+    srv->mpc = m;
+    char p[4200];
+    snprintf(p, sizeof p, "%s/coordinator.key", m->dir);
+    kg_err e = file_exists(p) ? KG_OK : kg_mpc_coord_ca_init(m->dir);
+    if (e == KG_OK && m->dev)
+        e = dev_nodes_start(m);
     if (e == KG_OK)
         e = kg_mpc_coordinator_new(&m->co, m->dir);
     for (unsigned i = 1; i <= m->n && e == KG_OK; i++)
-        e = kg_mpc_coordinator_set_node(m->co, (uint16_t)i, m->addr[i - 1]);
+        e = kg_server_mpc_book_set(m, (uint16_t)i, m->addr[i - 1]);
+    if (e == KG_OK)
+        e = kg_server_mpc_migrate(srv);
+    if (e == KG_OK)
+        e = kg_server_mpc_nodes_load(srv);
     return e;
 }
 
@@ -233,7 +267,9 @@ void kg_server_mpc_stop(kg_server *srv)
             waitpid(m->pid[i], NULL, 0);
         }
     kg_mpc_coordinator_free(m->co);
-    pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->book_mu);
+    for (size_t i = 0; i < KG_SERVER_MPC_KEY_STRIPES; i++)
+        pthread_mutex_destroy(&m->key_mu[i]);
     free(m);
     srv->mpc = NULL;
 }

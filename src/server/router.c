@@ -87,10 +87,15 @@ static const kg_route routes[] = {
     { "POST",   "/v1/wallets/{wallet}/sign-transaction", "sign",           KG_ROUTE_READONLY, kg_h_wallet_sign_transaction },
     { "POST",   "/v1/wallets/{wallet}/psbt/sign",     "sign",              KG_ROUTE_READONLY, kg_h_wallet_psbt_sign },
 
-    /* MPC keys held by the dev MPC nodes (handlers_mpc.c); the server coordinates, holds no share. */
+    /* MPC keys and nodes (handlers_mpc*.c); the server coordinates, holds no share. */
     { "POST",   "/v1/mpc/keys",                       "create-key",        KG_ROUTE_IDEMPOTENT, kg_h_mpc_key_create },
     { "GET",    "/v1/mpc/keys/{key_id}",              "describe",          KG_ROUTE_READONLY, kg_h_mpc_key_get },
     { "POST",   "/v1/mpc/keys/{key_id}/sign",         "sign",              KG_ROUTE_READONLY, kg_h_mpc_sign },
+    { "POST",   "/v1/mpc/keys/{key_id}/refresh",      "rotate",            0, kg_h_mpc_refresh },
+    { "POST",   "/v1/mpc/keys/{key_id}/reshare",      "rotate",            0, kg_h_mpc_reshare },
+    { "POST",   "/v1/mpc/keys/{key_id}/repair",       "rotate",            0, kg_h_mpc_repair },
+    { "GET",    "/v1/mpc/nodes",                      "list-keys",         KG_ROUTE_READONLY, kg_h_mpc_nodes },
+    { "POST",   "/v1/mpc/nodes",                      "manage-policies",   0, kg_h_mpc_node_add },
 };
 
 static int hexval(char c)

@@ -18,24 +18,39 @@
 #define KG_SERVER_VERSION "0.1.0"
 #define KG_REQ_ID_LEN 19 /* "r-" + 16 hex + NUL */
 
-/* Dev MPC nodes (mpc_dev.c): <data>/mpc is the coordinator directory (CA,
- * node registry, key records), <data>/mpc/node<i> node i's; the nodes run as
- * child processes. One MPC operation at a time (a node serves one
- * connection at a time), hence mu. */
+/* The server as MPC coordinator (mpc_dev.c, mpc_store.c, handlers_mpc*.c).
+ * dir is the coordinator directory of mpc/node.h (CA, coordinator
+ * certificate, node registry nodes/<id>.pub); key records and registered
+ * node addresses live in the server's store ("mpc/key/<id>",
+ * "mpc/node/<id>"). Dev mode (--mpc-nodes N) also runs nodes 1..N as child
+ * processes under dir/node<i>; production mode (mpc = true) uses nodes
+ * registered through POST /v1/mpc/nodes.
+ *
+ * Locks: MPC operations run concurrently (nodes serve many connections,
+ * the coordinator is thread-safe). key_mu[] are stripes of
+ * per-key locks: refresh, reshare and repair of one key never overlap (the
+ * record's epoch is compared again when it is written). book_mu guards the
+ * node list. Order: key stripe, then book_mu. */
 #include <kashguard/mpc.h>
 #define KG_SERVER_MPC_NODES_MAX 9
+#define KG_SERVER_MPC_BOOK_MAX 255
+#define KG_SERVER_MPC_KEY_STRIPES 64
 typedef struct {
-    pthread_mutex_t mu;
+    pthread_mutex_t key_mu[KG_SERVER_MPC_KEY_STRIPES];
+    pthread_mutex_t book_mu;
     char dir[4096];
-    unsigned n;
+    bool dev;
+    unsigned n;                                 /* dev nodes 1..n */
     pid_t pid[KG_SERVER_MPC_NODES_MAX];
-    char addr[KG_SERVER_MPC_NODES_MAX][128];   /* "127.0.0.1:PORT" of node i+1 */
+    char addr[KG_SERVER_MPC_NODES_MAX][128];   /* "127.0.0.1:PORT" of dev node i+1 */
     kg_mpc_coordinator *co;                     /* the server as coordinator of the nodes */
+    kg_mpc_coord_node book[KG_SERVER_MPC_BOOK_MAX]; /* every node (dev and registered), ascending ids */
+    size_t n_book;
 } kg_server_mpc;
 
 struct kg_server {
     kg_server_config cfg;
-    kg_server_mpc *mpc;         /* NULL without --mpc-nodes */
+    kg_server_mpc *mpc;         /* NULL unless --mpc-nodes (dev) or mpc = true */
     kg_store *store;
     kg_kms *kms;
     struct MHD_Daemon *daemon;
@@ -209,15 +224,46 @@ void kg_req_wallet_close(kg_req_wallet *w);
 /* "0x" + hex of n bytes as a new JSON string (NULL on OOM). */
 json_t *kg_json_0x(const uint8_t *data, size_t n);
 
-/* mpc_dev.c: create or reuse <data>/mpc, enrol nodes 1..cfg.mpc_nodes,
- * start them and point the key records at their addresses; stop them. */
+/* mpc_dev.c: when cfg.mpc_nodes or cfg.mpc: create or reuse the coordinator
+ * directory, migrate key files into the store, load registered nodes and
+ * (dev) start nodes 1..cfg.mpc_nodes; stop them. */
 kg_err kg_server_mpc_start(kg_server *srv) KG_WARN_UNUSED;
 void kg_server_mpc_stop(kg_server *srv);
 
-/* MPC keys through the coordinator (handlers_mpc.c). */
+/* mpc_store.c: key records and registered nodes in the server's store. */
+kg_err kg_server_mpc_key_load(kg_server *srv, kg_mpc_key *k, const char *key_id) KG_WARN_UNUSED;
+/* Create the record of a new key (KG_ERR_CONFLICT if it exists). */
+kg_err kg_server_mpc_key_create(kg_server *srv, const kg_mpc_key *k) KG_WARN_UNUSED;
+/* Replace the record if its stored epoch is still old_epoch (one
+ * transaction), else KG_ERR_CONFLICT. */
+kg_err kg_server_mpc_key_update(kg_server *srv, const kg_mpc_key *k, uint32_t old_epoch) KG_WARN_UNUSED;
+/* <dir>/keys/<id>.json -> store, each file renamed *.migrated. */
+kg_err kg_server_mpc_migrate(kg_server *srv) KG_WARN_UNUSED;
+/* Record node id's address ("mpc/node/<id>") and add it to the book. */
+kg_err kg_server_mpc_node_put(kg_server *srv, uint16_t id, const char *addr) KG_WARN_UNUSED;
+/* Add every registered node of the store to the book and the coordinator. */
+kg_err kg_server_mpc_nodes_load(kg_server *srv) KG_WARN_UNUSED;
+/* Add or update id in m->book and the coordinator's address book. */
+kg_err kg_server_mpc_book_set(kg_server_mpc *m, uint16_t id, const char *addr) KG_WARN_UNUSED;
+/* Copy of the book; returns the count. */
+size_t kg_server_mpc_book(kg_server_mpc *m, kg_mpc_coord_node *out, size_t cap);
+/* Register a node: certificate from its CSR, envelope keys, address. */
+kg_err kg_server_mpc_node_register(kg_server *srv, json_t **out, uint16_t id, const char *addr, const char *csr,
+                                   const uint8_t env_pub[static 64]) KG_WARN_UNUSED;
+
+/* MPC keys and nodes through the coordinator (handlers_mpc.c, handlers_mpc_ops.c). */
 kg_err kg_h_mpc_key_create(kg_req *r, json_t **out);
 kg_err kg_h_mpc_key_get(kg_req *r, json_t **out);
 kg_err kg_h_mpc_sign(kg_req *r, json_t **out);
+kg_err kg_h_mpc_refresh(kg_req *r, json_t **out);
+kg_err kg_h_mpc_reshare(kg_req *r, json_t **out);
+kg_err kg_h_mpc_repair(kg_req *r, json_t **out);
+kg_err kg_h_mpc_nodes(kg_req *r, json_t **out);
+kg_err kg_h_mpc_node_add(kg_req *r, json_t **out);
+/* handlers_mpc.c helpers shared with handlers_mpc_ops.c. */
+kg_err kg_server_mpc_unavailable(kg_req *r, json_t **out);
+kg_err kg_server_mpc_authorize_key(kg_req *r, const char *action) KG_WARN_UNUSED;
+kg_err kg_server_mpc_key_document(json_t **out, const kg_mpc_key *k) KG_WARN_UNUSED;
 
 kg_err kg_h_wallet_create(kg_req *r, json_t **out);
 kg_err kg_h_wallet_list(kg_req *r, json_t **out);

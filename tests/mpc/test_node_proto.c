@@ -73,7 +73,7 @@ static void test_rejects(void **state)
     kg_bytes good = make(KG_MPC_NODE_DKG_ROUND2, KG_MPC_GROUP_SECP256K1, (const uint8_t *)"ab", 2);
     kg_mpc_node_msg m;
     struct { size_t off; uint8_t val; } bad[] = {
-        {0, 0}, {0, 2}, {1, 0}, {1, 0x13}, {1, 0x7F}, {2, 0}, {2, 5}, {3, 1}, {39, 3}, {38, 1}, {36, 0x80},
+        {0, 0}, {0, 2}, {1, 0}, {1, 0x1F}, {1, 0x7F}, {2, 0}, {2, 5}, {3, 1}, {39, 3}, {38, 1}, {36, 0x80},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t c[64];

@@ -32,13 +32,15 @@
  * kg_err and zero their output on error.
  *
  * Secrets: scalars may be secret. ED25519/RISTRETTO255 scalar and point
- * arithmetic is constant time (libsodium). P256/SECP256K1 point
- * multiplication is constant time in the scalar (OpenSSL's ladder /
- * nistz256 with BN_FLG_CONSTTIME); their scalar add/sub/mul use OpenSSL
- * BIGNUM with BN_FLG_CONSTTIME and Montgomery multiplication, which is not
- * guaranteed constant time (carry handling, value-dependent lengths);
- * kg_mpc_scalar_invert is for public values only. Comparisons (eq,
- * is_zero) are constant time. */
+ * arithmetic is constant time (libsodium). SECP256K1 scalar arithmetic and
+ * k*G are constant time (libsecp256k1's seckey tweak functions, masked
+ * selects for the zero cases; checked under Valgrind by tests/ctime); k*P
+ * uses OpenSSL's ladder and FROST calls it with public scalars only. P256
+ * point multiplication is constant time in the scalar (OpenSSL's nistz256),
+ * but its scalar add/sub/mul use OpenSSL BIGNUM, which is not constant time
+ * (value-dependent lengths, bn_correct_top): a known exception, documented
+ * in docs/mpc.md. kg_mpc_scalar_invert is for public values only.
+ * Comparisons (eq, is_zero) are constant time. */
 #ifndef KASHGUARD_MPC_GROUP_H
 #define KASHGUARD_MPC_GROUP_H
 

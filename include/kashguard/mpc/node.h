@@ -27,10 +27,62 @@
  *   DKG_ROUND2 req: list of blobs (the others' round-1 envelopes)
  *              rsp: list of blobs (sealed round-2 envelopes, one per other)
  *   DKG_FINISH req: list of blobs (round-2 envelopes addressed to me)
- *              rsp: group public key (P), my public share (P)
+ *              rsp: group public key (P), the n public shares (n x P), blob
+ *                   confirmation (a round-3 broadcast envelope signed by me:
+ *                   SHA-256 digest of the round-1 transcript (32), blob my
+ *                   own round-1 envelope); the new share stays PENDING
+ *   DKG_CONFIRM req: list of n blobs (every node's confirmation)
+ *              rsp: empty; the node checked every confirmation's signature,
+ *                   digest and round-1 envelope and activated its share
+ *   DKG_ABORT  req: empty    rsp: empty (drops the session and its pending
+ *                   or just-activated share; unknown sessions are fine)
+ *   An error that blames another party has a detail starting "party <id> ".
  *   SIGN_COMMIT req: key id blob     rsp: commitment (2 + 2P)
  *   SIGN_SHARE req: key id blob, message blob, list of commitments (2 + 2P)
  *              rsp: signature share (34)
+ *   SIGN_PREPROCESS req: key id blob, count u16 (1..100)
+ *              rsp: list of blobs (count commitments (2 + 2P) whose nonces
+ *                   the node made and stored durably, sealed, ahead of use)
+ *   SIGN_PRE   req: as SIGN_SHARE, where this node's commitment is one it
+ *              preprocessed (no session, one round trip); the node records
+ *              the nonce as used durably before it answers, and refuses a
+ *              commitment it never made or already used
+ *              rsp: signature share (34)
+ *   PING req: empty    rsp: node id u16, key shares held u16 (capped),
+ *              open sessions u16 (any scheme; no secret in the answer)
+ *   SIGN_TR_NONCE req (scheme secp256k1; BIP 445, frost-secp256k1-tr):
+ *              key id blob, message blob    rsp: pubnonce (66)
+ *   SIGN_TR_SIGN req: key id blob, message blob (the round-1 one), u16 u,
+ *              u x {node id u16, pubshare 33}, aggnonce 66, u16 tweak
+ *              count, count x {is_xonly u8 (0/1), tweak 32}
+ *              rsp: partial signature (32)
+ *   Refresh and reshare (two phases; E = epoch u32 BE; node ids 1..255;
+ *   reg = u16 count, count x {id, box 32, sign 32}; ids = u16 count, ids):
+ *   EPOCH_DEAL req: u16 mode (1 refresh, 2 reshare), key id blob, E (the
+ *              current epoch), u16 new t, holders ids (the whole new set),
+ *              dealers ids, reg (dealers and receivers; receivers are the
+ *              dealers for a refresh, the holders for a reshare)
+ *              rsp: blob commitment envelope (broadcast signed by the
+ *                   dealer: dealer u16, t u16, t points, a refresh leaving
+ *                   out C_0 = identity), list of blobs (one sealed envelope
+ *                   {from u16, to u16, scalar} per other receiver)
+ *   EPOCH_FINISH req: the DEAL fields, group key (P), u16 count + publics
+ *              (refresh: the holders' current PK, holders order; reshare:
+ *              the dealers' PK, dealers order), list of the dealers'
+ *              commitment blobs, list of the sealed blobs addressed to me
+ *              rsp: group key (P), the holders' new PK (n x P); the new
+ *                   share is stored PENDING for epoch E+1
+ *   EPOCH_COMMIT req: key id blob, E+1   rsp: empty (pending -> active)
+ *   EPOCH_ABORT req: key id blob    rsp: empty (drops this session's pending)
+ *   EPOCH_DELETE req: key id blob, E   rsp: empty (share deleted)
+ *   REPAIR_STEP1 req: key id blob, E, lost u16, helpers ids, reg (helpers
+ *              and lost)   rsp: list of sealed pieces, one per other helper
+ *   REPAIR_STEP2 req: list of sealed pieces addressed to me
+ *              rsp: blob, the sealed sum for the lost node
+ *   REPAIR_FINISH req: key id blob, E, u16 t, holders ids, reg (helpers),
+ *              my PK (P), group key (P), list of sealed sums
+ *              rsp: my PK (P); the share is active at E
+ *   A node whose share is at another epoch than E answers KG_ERR_CONFLICT.
  *   ERROR rsp: u16 kg_err code, then the detail text (no NUL)
  *
  * Node ids are the FROST identifiers; a t-of-n DKG uses nodes 1..n. */
@@ -49,8 +101,23 @@ enum {
     KG_MPC_NODE_DKG_ROUND1 = 0x10,
     KG_MPC_NODE_DKG_ROUND2 = 0x11,
     KG_MPC_NODE_DKG_FINISH = 0x12,
+    KG_MPC_NODE_DKG_CONFIRM = 0x13, /* echo check of the round-1 transcript (node_dkg.c) */
+    KG_MPC_NODE_DKG_ABORT = 0x14,   /* drop a DKG session and its pending share */
     KG_MPC_NODE_SIGN_COMMIT = 0x20,
     KG_MPC_NODE_SIGN_SHARE = 0x21,
+    KG_MPC_NODE_SIGN_PREPROCESS = 0x22, /* durable preprocessed nonces (node_sign.c) */
+    KG_MPC_NODE_SIGN_PRE = 0x23,        /* one-round signing with a preprocessed nonce */
+    KG_MPC_NODE_SIGN_TR_NONCE = 0x30, /* BIP 445 round 1 (node_sign_tr.c) */
+    KG_MPC_NODE_SIGN_TR_SIGN = 0x31,  /* BIP 445 round 2 */
+    KG_MPC_NODE_EPOCH_DEAL = 0x40,    /* refresh/reshare phase 1 (node_refresh.c) */
+    KG_MPC_NODE_EPOCH_FINISH = 0x41,  /* verify dealings, keep the new share PENDING */
+    KG_MPC_NODE_EPOCH_COMMIT = 0x42,  /* phase 2: pending -> active (node_epoch.c) */
+    KG_MPC_NODE_EPOCH_ABORT = 0x43,   /* drop the pending share */
+    KG_MPC_NODE_EPOCH_DELETE = 0x44,  /* a reshare left this node out */
+    KG_MPC_NODE_REPAIR_STEP1 = 0x48,  /* repair (node_repair.c) */
+    KG_MPC_NODE_REPAIR_STEP2 = 0x49,
+    KG_MPC_NODE_REPAIR_FINISH = 0x4A,
+    KG_MPC_NODE_PING = 0x60,        /* liveness and facts (node_ping.c) */
     KG_MPC_NODE_RESPONSE = 0x80,
     KG_MPC_NODE_ERROR = 0xFF
 };
@@ -213,6 +280,29 @@ kg_err kg_mpc_coordinator_sign(kg_mpc_coordinator *co, uint8_t sig[static KG_MPC
                                size_t *sig_len, const kg_mpc_key *k, const uint8_t *msg, size_t msg_len,
                                const kg_mpc_sign_opts *opts) KG_WARN_UNUSED;
 
+/** Preprocessed nonces (RFC 9591 §5.1 commit done ahead): with batch > 0
+ *  the coordinator keeps, per node and key, a cache of commitments whose
+ *  nonces the node stores durably, and refills it in the background (batch
+ *  at a time) when it runs low; a signature whose signers all have cached
+ *  commitments is one round trip. 0 (the default) turns it off: every
+ *  signature runs both rounds. Turn it on only in a long-lived coordinator
+ *  (a one-shot CLI would leave unused nonces on the nodes). batch <= 100. */
+kg_err kg_mpc_coordinator_set_preprocess(kg_mpc_coordinator *co, unsigned batch) KG_WARN_UNUSED;
+/** Ask every non-stale holder of k for n (1..100) fresh commitments now
+ *  (in parallel) and cache them. KG_ERR_NETWORK names the nodes that
+ *  failed (the others' commitments are kept). */
+kg_err kg_mpc_coordinator_preprocess(kg_mpc_coordinator *co, const kg_mpc_key *k, unsigned n) KG_WARN_UNUSED;
+
+/** A kg_signer (signer.h) over k's nodes, the networked twin of
+ *  kg_mpc_frost_signer_new: KG_SIG_ED25519 with frost-ed25519 keys,
+ *  KG_SIG_BIP340 with frost-secp256k1-tr keys (the BIP341 output key when
+ *  ref->taproot), anything else KG_ERR_WRONG_KEY_USAGE; no derivation
+ *  paths. Each sign is one kg_mpc_coordinator_sign. It copies *k (public
+ *  values) and borrows co, which must outlive it; free with
+ *  kg_signer_close. KG_OK | KG_ERR_BAD_INPUT | KG_ERR_NOMEM. */
+struct kg_signer;
+kg_err kg_mpc_coordinator_signer_new(struct kg_signer **out, kg_mpc_coordinator *co, const kg_mpc_key *k) KG_WARN_UNUSED;
+
 /** Proactive refresh: new shares for the same group key. Needs at least t
  *  live share holders; holders that are down are marked stale (repair them
  *  when they are back). On success *k is the new epoch; on failure *k is
@@ -234,6 +324,7 @@ typedef struct {
     bool up;
     double rtt_ms;       /* of a PING round trip when up */
     char error[200];     /* why not, when down */
+    int shares;          /* key shares the node holds (its PING answer), -1 when down */
 } kg_mpc_node_status;
 /** Probe every node of the address book (in id order) into out[0..*n-1]. */
 kg_err kg_mpc_coordinator_status(kg_mpc_coordinator *co, kg_mpc_node_status *out, size_t *n, size_t cap) KG_WARN_UNUSED;
