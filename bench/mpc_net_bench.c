@@ -3,9 +3,9 @@
  * mpc-node` processes on this machine and this process is the coordinator
  * (docs/mpc.md "Running nodes", "Signing performance").
  *
- *   bench_mpc_net_bench [--kashguard PATH] [--sigs N] [--seconds S]
+ *   bench_mpc_net_bench [--kashguard PATH] [--sigs N] [--seconds S] [--epochs E]
  *       defaults: the kashguard binary next to this one, 50 signatures per
- *       latency row, 2 seconds per throughput row
+ *       latency row, 2 seconds per throughput row, 5 runs per epoch row
  *
  * It makes a private CA in a temporary directory, enrols ten nodes, starts
  * ten `kashguard mpc-node` processes on free loopback ports and, for
@@ -22,6 +22,13 @@
  *   C=1/4/16     C threads signing at once on one coordinator (pooled,
  *                preprocessing on with background refill) for S seconds:
  *                the "runs" column is sigs/s, median/p90 are per signature
+ *   refresh      kg_mpc_coordinator_refresh: proactive refresh of every
+ *                share (new epoch, two-phase commit on every holder)
+ *   reshare      kg_mpc_coordinator_reshare to the same holders and t
+ *   repair       kg_mpc_coordinator_repair of the first holder's share by
+ *                t helpers
+ *                (E runs each; after every run a signature is made and
+ *                checked, untimed, so each epoch is proven usable)
  *
  * Every signature is checked (Ed25519 ones with libsodium too). It prints
  * the machine line first; the figures go into docs/benchmarks.md.
@@ -60,6 +67,7 @@ typedef struct {
     kg_mpc_coord_node node[N_NODES];
     kg_mpc_coordinator *co;
     double *v;
+    size_t epochs; /* runs per refresh/reshare/repair row */
 } bench;
 
 static double now_s(void)
@@ -339,6 +347,33 @@ static int rows_sign(bench *b, const kg_mpc_key *k, const uint8_t *pub, const ch
     return kg_mpc_coordinator_set_preprocess(b->co, 0) == KG_OK ? 0 : 1;
 }
 
+/* refresh, reshare (same holders, same t) and repair (first holder), E
+ * runs each, every epoch checked with a signature. */
+static int rows_epoch(bench *b, kg_mpc_key *k, const uint8_t *pub, const char *grp, size_t runs)
+{
+    static const char *ops[] = {"refresh", "reshare", "repair"};
+    uint16_t ids[N_NODES];
+    unsigned t = k->t;
+    size_t n = k->n;
+    memcpy(ids, k->ids, n * sizeof ids[0]);
+    for (size_t op = 0; op < 3; op++) {
+        kg_err err = KG_OK;
+        for (size_t i = 0; i < runs && err == KG_OK; i++) {
+            double t0 = now_s(), ms = 0;
+            err = op == 0   ? kg_mpc_coordinator_refresh(b->co, k)
+                  : op == 1 ? kg_mpc_coordinator_reshare(b->co, k, t, ids, n)
+                            : kg_mpc_coordinator_repair(b->co, k, ids[0]);
+            b->v[i] = (now_s() - t0) * 1e3;
+            if (err == KG_OK)
+                err = sign_one(b->co, k, pub, 5000 + 100 * op + i, &ms);
+        }
+        if (err != KG_OK)
+            return fail(ops[op], err);
+        print_row(kg_mpc_frost_scheme_name(k->g), grp, ops[op], b->v, runs);
+    }
+    return 0;
+}
+
 static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_t sigs, double seconds)
 {
     char grp[16];
@@ -357,7 +392,9 @@ static int rows_group(bench *b, kg_mpc_group_id g, unsigned t, unsigned n, size_
     if (err != KG_OK)
         return fail("kg_mpc_coordinator_keygen", err);
     print_row(kg_mpc_frost_scheme_name(g), grp, "keygen", b->v, 1);
-    return rows_sign(b, &k, pub, grp, sigs, seconds);
+    if (rows_sign(b, &k, pub, grp, sigs, seconds) != 0)
+        return 1;
+    return rows_epoch(b, &k, pub, grp, b->epochs);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -414,6 +451,7 @@ int main(int argc, char **argv)
     const char *kg = NULL;
     size_t sigs = 50;
     double seconds = 2;
+    size_t epochs = 5;
     for (int i = 1; i < argc; i++) {
         char *end = NULL;
         if (strcmp(argv[i], "--kashguard") == 0 && i + 1 < argc) {
@@ -423,6 +461,11 @@ int main(int argc, char **argv)
             if (*end != '\0' || v < 1 || v > MAX_SIGS)
                 goto usage;
             sigs = v;
+        } else if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) {
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*end != '\0' || v < 1 || v > 100)
+                goto usage;
+            epochs = v;
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             double v = strtod(argv[++i], &end);
             if (*end != '\0' || !(v > 0 && v <= 600))
@@ -436,9 +479,11 @@ int main(int argc, char **argv)
     bench *b = calloc(1, sizeof(*b));
     if (b == NULL || (b->v = calloc(MAX_SIGS, sizeof(double))) == NULL)
         return fail("setup", KG_ERR_NOMEM);
+    b->epochs = epochs;
     bench_print_machine();
     printf("FROST across processes: %d `kashguard mpc-node` processes on 127.0.0.1, %zu runs per latency row, "
-           "%.1f s per throughput row (runs = sigs/s), ms\n\n", N_NODES, sigs, seconds);
+           "%.1f s per throughput row (runs = sigs/s), %zu runs per refresh/reshare/repair row, ms\n\n",
+           N_NODES, sigs, seconds, epochs);
     printf("| scheme        | group   | op           | median ms |    p90 ms |    runs |\n");
     printf("|---------------|---------|--------------|-----------|-----------|---------|\n");
     int rc = setup(b, argv[0], kg);
@@ -460,6 +505,7 @@ int main(int argc, char **argv)
     free(b);
     return rc;
 usage:
-    fprintf(stderr, "usage: %s [--kashguard PATH] [--sigs N (1..%d)] [--seconds S]\n", argv[0], MAX_SIGS);
+    fprintf(stderr, "usage: %s [--kashguard PATH] [--sigs N (1..%d)] [--seconds S] [--epochs E (1..100)]\n", argv[0],
+            MAX_SIGS);
     return 2;
 }

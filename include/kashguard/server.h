@@ -28,6 +28,8 @@ typedef struct {
     unsigned mpc_nodes;         /* dev only: start this many local `mpc-node` children (0..9, default 0) */
     bool mpc;                   /* be the MPC coordinator of registered nodes (set by mpc_dir too) */
     const char *mpc_dir;        /* coordinator directory, default <data_dir>/mpc (CA made at first start) */
+    const char *chain_rpc_allow; /* comma-separated URL prefixes of chain nodes the server may call
+                                    (MPC wallet sends); unset: loopback only in --dev, none otherwise */
     kg_kms_config kms;
 } kg_server_config;
 
@@ -36,7 +38,7 @@ void kg_server_config_default(kg_server_config *cfg);
 /** Read a config file of `key = value` lines (keys as in the docs:
  *  listen, data_dir, tls_cert, tls_key, tls_client_ca, tls_disable,
  *  max_body_bytes, threads, min_deletion_wait, audit_fsync,
- *  audit_checkpoint_every, mpc, mpc_dir). Strings it points to are owned by the process. */
+ *  audit_checkpoint_every, mpc, mpc_dir, chain_rpc_allow). Strings it points to are owned by the process. */
 kg_err kg_server_config_load(kg_server_config *cfg, const char *path) KG_WARN_UNUSED;
 
 /** Run until SIGINT/SIGTERM. Returns KG_OK on a clean shutdown. */

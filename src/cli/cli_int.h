@@ -236,6 +236,14 @@ int kg_cmd_mpc_refresh(kg_cli *cli);
 int kg_cmd_mpc_reshare(kg_cli *cli);
 int kg_cmd_mpc_repair(kg_cli *cli);
 extern const kg_cli_opt kg_opts_mpc_refresh[], kg_opts_mpc_reshare[], kg_opts_mpc_repair[];
+/* cmd_mpc_wallet.c: wallets on MPC keys through the server. */
+int kg_cmd_mpc_address(kg_cli *cli);
+int kg_cmd_mpc_psbt(kg_cli *cli);
+int kg_cmd_mpc_send(kg_cli *cli);
+extern const kg_cli_opt kg_opts_mpc_address[], kg_opts_mpc_psbt[], kg_opts_mpc_send[];
+/* cmd_mpc_import.c: import an existing key (the CLI is the trusted dealer). */
+int kg_cmd_mpc_import(kg_cli *cli);
+extern const kg_cli_opt kg_opts_mpc_import[];
 
 /* Option tables of each group (defined next to their handlers). */
 extern const kg_cli_opt kg_opts_server[], kg_opts_operator_init[], kg_opts_operator_unseal[],

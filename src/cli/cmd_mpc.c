@@ -64,6 +64,9 @@ const kg_cli_opt kg_opts_mpc_node[] = {
     {"id", KG_OPT_STR, "<n>", true, "This node's party id (must match the certificate)."},
     {"exit-with-parent", KG_OPT_BOOL, NULL, false,
      "Stop when the process that started this node dies (kashguard server --dev --mpc-nodes uses it)."},
+    {"passphrase-file", KG_OPT_STR, "<file>", false,
+     "Keep the seal key wrapped under this passphrase (Argon2id, XChaCha20-Poly1305) in seal.key.enc; a "
+     "plaintext seal.key is converted and removed. Default: env KASHGUARD_NODE_PASSPHRASE, else none."},
     OPT_END,
 };
 
@@ -245,6 +248,33 @@ static void on_signal(int sig)
     node_stop = 1;
 }
 
+/* The node passphrase of --passphrase-file (one trailing newline dropped)
+ * or env KASHGUARD_NODE_PASSPHRASE into out; "" when there is none. */
+static int node_passphrase(kg_cli *cli, char *out, size_t cap)
+{
+    const char *file = kg_cli_str(cli, "passphrase-file"), *env = getenv("KASHGUARD_NODE_PASSPHRASE");
+    out[0] = 0;
+    if (!file) {
+        if (env && strlen(env) >= cap) return kg_cli_usage_error(cli, "KASHGUARD_NODE_PASSPHRASE is too long");
+        if (env) snprintf(out, cap, "%s", env);
+        return KG_CLI_OK;
+    }
+    FILE *f = fopen(file, "r");
+    if (!f) return kg_cli_usage_error(cli, "--passphrase-file: cannot open %s", file);
+    size_t n = fread(out, 1, cap - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    out[n] = 0;
+    if (more || strlen(out) != n) {
+        kg_wipe(out, cap);
+        return kg_cli_usage_error(cli, "--passphrase-file: %s is too long or holds a NUL byte", file);
+    }
+    if (n && out[n - 1] == '\n') out[--n] = 0;
+    if (n && out[n - 1] == '\r') out[--n] = 0;
+    if (!n) return kg_cli_usage_error(cli, "--passphrase-file: %s is empty", file);
+    return KG_CLI_OK;
+}
+
 int kg_cmd_mpc_node(kg_cli *cli)
 {
     unsigned long id;
@@ -260,6 +290,10 @@ int kg_cmd_mpc_node(kg_cli *cli)
     kg_mpc_node_config cfg = {.data_dir = kg_cli_str(cli, "data"), .listen = kg_cli_str(cli, "listen"),
                               .ca_cert = kg_cli_str(cli, "ca"), .cert = kg_cli_str(cli, "cert"),
                               .key = kg_cli_str(cli, "key"), .envelope_key = ek, .id = (uint16_t)id};
+    char pass[1024];
+    int prc = node_passphrase(cli, pass, sizeof pass);
+    if (prc != KG_CLI_OK) return prc;
+    if (pass[0]) cfg.passphrase = pass;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -275,5 +309,6 @@ int kg_cmd_mpc_node(kg_cli *cli)
     }
     node_stop = 0;
     kg_err err = kg_mpc_node_run(&cfg, &node_stop);
+    kg_wipe(pass, sizeof pass);
     return err ? kg_cli_local_error(cli, err) : KG_CLI_OK;
 }

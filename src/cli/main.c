@@ -339,6 +339,22 @@ static const kg_cli_cmd commands[] = {
      "  server (POST /v1/mpc/keys/{id}/repair) unless --ca-dir is given.\n\n"
      "  Repair node 3:" E "mpc repair --ca-dir ./mpc --key mpc-3f9a... --node 3",
      kg_opts_mpc_repair, 0, 0, false},
+    {"mpc import", kg_cmd_mpc_import, "Split an existing private key into MPC nodes", "",
+     "  Import a private key you already have (PEM or DER: PKCS#8 from `openssl\n"
+     "  genpkey`, or SEC1 from `openssl ecparam -genkey`) as a t-of-n FROST key. This\n"
+     "  command is the trusted dealer (RFC 9591 Appendix C): it splits the key here,\n"
+     "  seals each share to its node's envelope key and wipes the key; the server or\n"
+     "  the standalone coordinator only relays sealed shares and public commitments.\n"
+     "  The nodes check their shares and each other's confirmations before anything\n"
+     "  is stored. The new key's public key equals the key file's (x-only for\n"
+     "  frost-secp256k1-tr); this command checks it. Ed25519 keys sign exactly like\n"
+     "  the original key (RFC 8032 signatures). Asks the server (POST\n"
+     "  /v1/mpc/keys/import) unless --ca-dir is given. Keep the key file offline or\n"
+     "  destroy it afterwards: whoever has it can sign alone.\n\n"
+     "  2-of-3 on the server's nodes:" E "mpc import --key-file ed.pem --threshold 2 --parties 1,2,3\n\n"
+     "  secp256k1, standalone:" E "mpc import --ca-dir ./mpc --key-file k1.pem --scheme frost-secp256k1 "
+     "--threshold 2 --parties 1,2,3",
+     kg_opts_mpc_import, 0, 0, false},
     {"mpc status", kg_cmd_mpc_status, "Show which MPC nodes are up", "",
      "  Probe every MPC node with a PING: up or down (and why), the round trip and how\n"
      "  many key shares it holds. Asks the server (GET /v1/mpc/nodes) unless --ca-dir\n"
@@ -358,6 +374,29 @@ static const kg_cli_cmd commands[] = {
      "  `kashguard mpc-node --data DIR --ca DIR/ca.pem --cert DIR/node.pem --key DIR/node.key`.\n\n"
      "  Register node 4:" E "mpc node add --id 4 --node-addr 10.0.0.4:7404 --dir ./node4",
      kg_opts_mpc_node_add, 0, 0, false},
+    {"mpc address", kg_cmd_mpc_address, "Print the Bitcoin or Solana address of an MPC key", "",
+     "  Ask the server for the address of an MPC key (GET /v1/mpc/keys/{id}/address): a\n"
+     "  frost-secp256k1-tr key has a Bitcoin P2TR address (BIP86 tweak of its x-only group\n"
+     "  key), a frost-ed25519 key a Solana address (Base58 of its group key).\n\n"
+     "  Regtest P2TR address:" E "mpc address --key mpc-7c1e... --chain bitcoin --network regtest\n\n"
+     "  Solana address:" E "mpc address --key mpc-3f9a... --chain solana",
+     kg_opts_mpc_address, 0, 0, false},
+    {"mpc psbt", kg_cmd_mpc_psbt, "Sign a PSBT's inputs of an MPC key (taproot key path)", "",
+     "  The server signs every input whose witness UTXO pays the MPC key's P2TR address\n"
+     "  (BIP341 key path, through the key's nodes; POST /v1/mpc/keys/{id}/psbt) and prints\n"
+     "  the signed PSBT, or with --finalize the network transaction in hex.\n\n"
+     "  Sign and finalize:" E "mpc psbt --key mpc-7c1e... --psbt @spend.psbt --finalize",
+     kg_opts_mpc_psbt, 0, 0, false},
+    {"mpc send", kg_cmd_mpc_send, "Send BTC or SOL from an MPC key", "",
+     "  The server builds the transfer, signs it with the key's nodes and broadcasts it\n"
+     "  through --rpc (POST /v1/mpc/keys/{id}/bitcoin/send: the key's coins from an Esplora\n"
+     "  API, change back to its address; .../solana/transfer: a System Program transfer).\n"
+     "  Prints the txid (bitcoin) or the signature (solana).\n\n"
+     "  0.001 BTC on regtest:" E "mpc send --key mpc-7c1e... --chain bitcoin --network regtest "
+     "--to bcrt1p... --amount 0.001 --rpc http://127.0.0.1:3002/api\n\n"
+     "  0.25 SOL:" E "mpc send --key mpc-3f9a... --chain solana --to 9xQe... --amount 0.25 "
+     "--rpc https://api.devnet.solana.com",
+     kg_opts_mpc_send, 0, 0, false},
     {"mpc-node", kg_cmd_mpc_node, "Run one MPC node (a FROST party)", "",
      "  Run one MPC party in the foreground until SIGINT or SIGTERM. It accepts mutual-TLS\n"
      "  connections from the coordinator only and keeps its key shares sealed in --data.\n\n"

@@ -284,29 +284,48 @@ void kg_mpc_co_release(kg_mpc_coordinator *co, kg_mpc_net_conn *c, bool healthy)
 }
 
 /* One request/response exchange; *resp is the raw frame, *m points into it. */
-kg_err kg_mpc_coord_call(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g,
-                   const uint8_t *session, const kg_bytes *body)
+kg_err kg_mpc_co_send(kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g, const uint8_t *session,
+                      const kg_bytes *body, int timeout_ms)
 {
     kg_bytes req = {0};
-    uint32_t peer = kg_mpc_net_conn_peer(c);
     kg_mpc_node_msg q = {.type = type, .scheme = (uint8_t)g, .body = body->data, .body_len = body->len};
     memcpy(q.session, session, KG_MPC_NET_SESSION_ID_BYTES);
-    *resp = (kg_bytes){0};
     kg_err err = kg_mpc_node_msg_encode(&req, &q);
-    if (!err) err = kg_mpc_net_send(c, req.data, req.len, CALL_MS);
+    if (!err) err = kg_mpc_net_send(c, req.data, req.len, timeout_ms);
     kg_bytes_free(&req);
-    if (!err) err = kg_mpc_net_recv(resp, c, CALL_MS);
-    if (err) {
-        char d[512]; /* copied: kg_err_set writes the buffer kg_err_detail returns */
-        snprintf(d, sizeof d, "%s", kg_err_detail(err) ? kg_err_detail(err) : kg_err_str(err));
-        return kg_err_set(err, "node %u: %s", peer, d);
-    }
+    return err ? kg_err_set(err, "node %u: %s", kg_mpc_net_conn_peer(c), kg_err_detail(err)) : KG_OK;
+}
+
+kg_err kg_mpc_co_recv(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c, uint8_t type, const uint8_t *session,
+                      int timeout_ms)
+{
+    uint32_t peer = kg_mpc_net_conn_peer(c);
+    *resp = (kg_bytes){0};
+    kg_err err = kg_mpc_net_recv(resp, c, timeout_ms);
+    if (err) return kg_err_set(err, "node %u: %s", peer, kg_err_detail(err));
     err = kg_mpc_node_msg_decode(m, resp->data, resp->len);
     if (!err && m->type == KG_MPC_NODE_ERROR) err = kg_mpc_node_error_decode(m, peer);
     else if (!err && (m->type != (type | KG_MPC_NODE_RESPONSE) || memcmp(m->session, session, KG_MPC_NET_SESSION_ID_BYTES)))
         err = kg_err_set(KG_ERR_BAD_INPUT, "node %u answered another request", peer);
     if (err) kg_bytes_free(resp);
     return err;
+}
+
+kg_err kg_mpc_coord_call(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g,
+                         const uint8_t *session, const kg_bytes *body)
+{
+    *resp = (kg_bytes){0};
+    kg_err err = kg_mpc_co_send(c, type, g, session, body, CALL_MS);
+    return err ? err : kg_mpc_co_recv(resp, m, c, type, session, CALL_MS);
+}
+
+void kg_mpc_co_fail(kg_mpc_co_failures *f, size_t idx, kg_err err)
+{
+    const char *d = kg_err_detail(err);
+    f->failed[idx] = true;
+    if (f->off < sizeof f->why - 16)
+        f->off += (size_t)snprintf(f->why + f->off, sizeof f->why - f->off, " %s;", d ? d : kg_err_str(err));
+    if (f->off > sizeof f->why) f->off = sizeof f->why;
 }
 
 kg_err kg_mpc_node_mkdir(const char *path)

@@ -4,8 +4,12 @@
  * For each (node, key) it keeps the commitments the node published in
  * answer to SIGN_PREPROCESS; the node holds their nonces sealed in its
  * store (node_sign.c) and consumes each at most once. A commitment leaves
- * the cache when a signature takes it (kg_mpc_co_cache_pop) and comes back
- * only if it was never sent. When a node fails, its entry is dropped (it
+ * the cache when a signature takes it (kg_mpc_co_cache_pop, oldest first:
+ * the nodes lease blocks of nonces in that order, so a block is spent
+ * whole) and comes back only if it was never sent. The answer also names
+ * the node's nonce-store run: a new run means the node restarted and the
+ * nonces it had leased are gone, so the entry's older commitments are
+ * dropped before the new ones go in. When a node fails, its entry is dropped (it
  * may have restarted with other nonces); asking it again costs one
  * PREPROCESS.
  *
@@ -34,7 +38,9 @@ typedef struct {
     char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
     kg_mpc_group_id g;
     item *it;
-    size_t n, cap;
+    size_t head, n, cap; /* live items: it[head..n) */
+    uint8_t run[KG_MPC_FROST_NONCE_RUN_ID_BYTES];
+    bool has_run;
     bool queued, filling;
 } entry;
 
@@ -102,11 +108,12 @@ bool kg_mpc_co_cache_pop(kg_mpc_co_cache *c, uint16_t node, const char *key_id, 
     *len = 0;
     pthread_mutex_lock(&c->mu);
     entry *e = find(c, node, key_id, false);
-    if (e && e->n) {
-        item *it = &e->it[--e->n];
+    if (e && e->n > e->head) { /* FIFO: the nodes lease their nonces oldest first */
+        item *it = &e->it[e->head++];
         memcpy(out, it->b, it->len);
         *len = it->len;
         hit = true;
+        if (e->head == e->n) e->head = e->n = 0;
     }
     pthread_mutex_unlock(&c->mu);
     return hit;
@@ -117,6 +124,11 @@ void kg_mpc_co_cache_push(kg_mpc_co_cache *c, uint16_t node, const char *key_id,
     if (len == 0 || len > KG_MPC_FROST_COMMITMENT_MAX_BYTES) return;
     pthread_mutex_lock(&c->mu);
     entry *e = find(c, node, key_id, true);
+    if (e && e->n == e->cap && e->head) { /* compact */
+        memmove(e->it, e->it + e->head, (e->n - e->head) * sizeof *e->it);
+        e->n -= e->head;
+        e->head = 0;
+    }
     if (e && e->n == e->cap && e->cap < ENTRY_MAX) {
         size_t cap = e->cap ? 2 * e->cap : 64;
         item *it = realloc(e->it, cap * sizeof *it);
@@ -133,7 +145,7 @@ void kg_mpc_co_cache_drop(kg_mpc_co_cache *c, uint16_t node, const char *key_id)
 {
     pthread_mutex_lock(&c->mu);
     entry *e = find(c, node, key_id, false);
-    if (e) e->n = 0;
+    if (e) e->head = e->n = 0;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -141,12 +153,55 @@ void kg_mpc_co_cache_want(kg_mpc_co_cache *c, uint16_t node, const char *key_id,
 {
     pthread_mutex_lock(&c->mu);
     entry *e = c->batch ? find(c, node, key_id, true) : NULL;
-    if (e && !e->queued && !e->filling && e->n < c->batch / 4 + 1) {
+    if (e && !e->queued && !e->filling && e->n - e->head < c->batch / 4 + 1) {
         e->g = g;
         e->queued = true;
         pthread_cond_signal(&c->cv);
     }
     pthread_mutex_unlock(&c->mu);
+}
+
+/* A new run of node's nonce store: drop the entry's commitments (the old
+ * run's leased nonces died with it) and remember the run. */
+static void run_seen(kg_mpc_co_cache *c, uint16_t node, const char *key_id, const uint8_t *run)
+{
+    pthread_mutex_lock(&c->mu);
+    entry *e = find(c, node, key_id, true);
+    if (e && (!e->has_run || memcmp(e->run, run, sizeof e->run))) {
+        if (e->has_run) e->head = e->n = 0;
+        memcpy(e->run, run, sizeof e->run);
+        e->has_run = true;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+kg_err kg_mpc_co_preprocess_answer_read(uint8_t (*raw)[KG_MPC_FROST_COMMITMENT_MAX_BYTES], size_t *lens,
+                                        uint8_t run[static KG_MPC_FROST_NONCE_RUN_ID_BYTES], kg_mpc_group_id g,
+                                        uint16_t node, unsigned n, const uint8_t *body, size_t len)
+{
+    kg_mpc_node_rd r;
+    kg_mpc_node_rd_init(&r, body, len);
+    unsigned cnt = kg_mpc_node_rd_u16(&r);
+    kg_err err = r.bad || cnt != n ? kg_err_set(KG_ERR_BAD_INPUT, "node %u answered %u commitments, not %u", node,
+                                                r.bad ? 0 : cnt, n)
+                                   : KG_OK;
+    for (unsigned i = 0; i < n && !err; i++) {
+        kg_mpc_frost_commitment cm;
+        const uint8_t *p = kg_mpc_node_rd_blob(&r, &lens[i], KG_MPC_FROST_COMMITMENT_MAX_BYTES);
+        err = p ? kg_mpc_frost_commitment_parse(g, &cm, p, lens[i])
+                : kg_err_set(KG_ERR_BAD_INPUT, "node %u: truncated commitment list", node);
+        if (!err && cm.id != node) err = kg_err_set(KG_ERR_BAD_INPUT, "a commitment of node %u names %u", node, cm.id);
+        if (!err) memcpy(raw[i], p, lens[i]);
+    }
+    const uint8_t *id = err ? NULL : kg_mpc_node_rd_fixed(&r, KG_MPC_FROST_NONCE_RUN_ID_BYTES);
+    if (!err) err = kg_mpc_node_rd_end(&r, "preprocess answer");
+    if (!err) memcpy(run, id, KG_MPC_FROST_NONCE_RUN_ID_BYTES);
+    if (err) {
+        memset(run, 0, KG_MPC_FROST_NONCE_RUN_ID_BYTES);
+        memset(raw, 0, n * sizeof *raw);
+        memset(lens, 0, n * sizeof *lens);
+    }
+    return err;
 }
 
 kg_err kg_mpc_co_cache_fill(kg_mpc_coordinator *co, uint16_t node, const char *key_id, kg_mpc_group_id g, unsigned n)
@@ -158,27 +213,23 @@ kg_err kg_mpc_co_cache_fill(kg_mpc_coordinator *co, uint16_t node, const char *k
     kg_mpc_node_wr_u16(&w, (uint16_t)n);
     kg_err err = kg_mpc_node_wr_done(&w);
     if (!err) err = kg_crypto_random(sess, sizeof sess);
+    uint8_t (*raw)[KG_MPC_FROST_COMMITMENT_MAX_BYTES] = err ? NULL : calloc(n ? n : 1, sizeof *raw);
+    size_t *lens = err ? NULL : calloc(n ? n : 1, sizeof *lens);
+    if (!err && (!raw || !lens)) err = kg_err_set(KG_ERR_NOMEM, "out of memory");
     if (!err) err = kg_mpc_co_connect(&conn, co, node);
     kg_bytes resp = {0};
     kg_mpc_node_msg m;
     if (!err) err = kg_mpc_coord_call(&resp, &m, conn, KG_MPC_NODE_SIGN_PREPROCESS, g, sess, &w.b);
     kg_bytes_free(&w.b);
-    kg_mpc_node_rd r;
-    if (!err) kg_mpc_node_rd_init(&r, m.body, m.body_len);
-    unsigned cnt = err ? 0 : kg_mpc_node_rd_u16(&r);
-    if (!err && cnt != n) err = kg_err_set(KG_ERR_BAD_INPUT, "node %u answered %u commitments, not %u", node, cnt, n);
+    uint8_t run[KG_MPC_FROST_NONCE_RUN_ID_BYTES];
+    if (!err) err = kg_mpc_co_preprocess_answer_read(raw, lens, run, g, node, n, m.body, m.body_len);
     kg_mpc_co_cache *c = kg_mpc_co_cache_of(co);
-    for (unsigned i = 0; i < cnt && !err; i++) {
-        size_t len = 0;
-        kg_mpc_frost_commitment cm;
-        const uint8_t *p = kg_mpc_node_rd_blob(&r, &len, KG_MPC_FROST_COMMITMENT_MAX_BYTES);
-        err = p ? kg_mpc_frost_commitment_parse(g, &cm, p, len) : kg_err_set(KG_ERR_BAD_INPUT, "truncated list");
-        if (!err && cm.id != node) err = kg_err_set(KG_ERR_BAD_INPUT, "a commitment of node %u names %u", node, cm.id);
-        if (!err) kg_mpc_co_cache_push(c, node, key_id, p, len);
-    }
-    if (!err) err = kg_mpc_node_rd_end(&r, "preprocess answer");
+    if (!err) run_seen(c, node, key_id, run);
+    for (unsigned i = 0; i < n && !err; i++) kg_mpc_co_cache_push(c, node, key_id, raw[i], lens[i]); /* all or none */
     kg_bytes_free(&resp);
-    kg_mpc_co_release(co, conn, !err);
+    free(raw);
+    free(lens);
+    if (conn) kg_mpc_co_release(co, conn, !err);
     return err;
 }
 

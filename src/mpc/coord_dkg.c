@@ -212,6 +212,24 @@ static kg_err dkg_round2_all(dkg_state *st)
     return KG_OK;
 }
 
+kg_err kg_mpc_co_dkg_finish_read(kg_bytes *fin, kg_bytes *conf, size_t want, const uint8_t *body, size_t len)
+{
+    kg_mpc_node_rd r;
+    size_t cl = 0;
+    kg_mpc_node_rd_init(&r, body, len);
+    const uint8_t *res = kg_mpc_node_rd_fixed(&r, want);
+    const uint8_t *c = kg_mpc_node_rd_blob(&r, &cl, KG_MPC_NET_FRAME_MAX_BYTES);
+    kg_err err = kg_mpc_node_rd_end(&r, "DKG finish answer");
+    if (!err && !res) err = kg_err_set(KG_ERR_BAD_INPUT, "DKG finish answer: no results");
+    if (!err && (kg_bytes_set(fin, res, want) || kg_bytes_set(conf, c, cl)))
+        err = kg_err_set(KG_ERR_NOMEM, "out of memory");
+    if (err) {
+        kg_bytes_free(fin);
+        kg_bytes_free(conf);
+    }
+    return err;
+}
+
 static kg_err dkg_finish_all(dkg_state *st)
 {
     size_t pl = kg_mpc_group_point_len(st->g), want = (st->n + 1) * pl;
@@ -227,13 +245,7 @@ static kg_err dkg_finish_all(dkg_state *st)
         err = call(&resp, &m, st, i, KG_MPC_NODE_DKG_FINISH, &w.b);
         kg_bytes_free(&w.b);
         if (err) continue;
-        kg_mpc_node_rd r;
-        size_t cl = 0;
-        kg_mpc_node_rd_init(&r, m.body, m.body_len);
-        const uint8_t *res = kg_mpc_node_rd_fixed(&r, want);
-        const uint8_t *c = kg_mpc_node_rd_blob(&r, &cl, KG_MPC_NET_FRAME_MAX_BYTES);
-        if (kg_mpc_node_rd_end(&r, "DKG finish answer") || kg_bytes_set(&st->fin[i], res, want) ||
-            kg_bytes_set(&st->conf[i], c, cl))
+        if (kg_mpc_co_dkg_finish_read(&st->fin[i], &st->conf[i], want, m.body, m.body_len))
             verdict(st, 0, kg_err_set(KG_ERR_BAD_INPUT, "party %u sent a malformed DKG finish answer", i + 1));
         kg_bytes_free(&resp);
     }

@@ -43,60 +43,11 @@ typedef struct {
     const kg_mpc_key *k;
     const uint8_t *msg;
     size_t msg_len;
-    bool failed[MAXP];
-    char why[1536];
-    size_t why_off;
+    kg_mpc_co_failures f;
     signer s[MAXP];
     size_t ns;
     uint8_t sess[KG_MPC_NET_SESSION_ID_BYTES];
 } sign_ctx;
-
-/* Drop signer x->idx from this signature, keeping the reason (the thread's
- * current error detail, which names the node). */
-static void fail_node(sign_ctx *x, size_t idx, kg_err err)
-{
-    const char *d = kg_err_detail(err);
-    x->failed[idx] = true;
-    if (x->why_off < sizeof x->why - 16)
-        x->why_off += (size_t)snprintf(x->why + x->why_off, sizeof x->why - x->why_off, " %s;",
-                                       d ? d : kg_err_str(err));
-    if (x->why_off > sizeof x->why) x->why_off = sizeof x->why;
-}
-
-/* err with "node <id>: " before its detail (copied first: kg_err_set
- * formats into the buffer kg_err_detail returns). */
-static kg_err node_err(kg_err err, uint32_t node)
-{
-    char d[512];
-    snprintf(d, sizeof d, "%s", kg_err_detail(err) ? kg_err_detail(err) : kg_err_str(err));
-    return kg_err_set(err, "node %u: %s", node, d);
-}
-
-static kg_err send_req(kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g, const uint8_t *sess, const kg_bytes *body)
-{
-    kg_bytes req = {0};
-    kg_mpc_node_msg q = {.type = type, .scheme = (uint8_t)g, .body = body->data, .body_len = body->len};
-    memcpy(q.session, sess, KG_MPC_NET_SESSION_ID_BYTES);
-    kg_err err = kg_mpc_node_msg_encode(&req, &q);
-    if (!err) err = kg_mpc_net_send(c, req.data, req.len, SIGN_CALL_MS);
-    kg_bytes_free(&req);
-    if (err) err = node_err(err, kg_mpc_net_conn_peer(c));
-    return err;
-}
-
-/* The answer to a request of type sent on c (as kg_mpc_coord_call). */
-static kg_err recv_rsp(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c, uint8_t type, const uint8_t *sess)
-{
-    uint32_t peer = kg_mpc_net_conn_peer(c);
-    kg_err err = kg_mpc_net_recv(resp, c, SIGN_CALL_MS);
-    if (err) return node_err(err, peer);
-    err = kg_mpc_node_msg_decode(m, resp->data, resp->len);
-    if (!err && m->type == KG_MPC_NODE_ERROR) err = kg_mpc_node_error_decode(m, peer);
-    else if (!err && (m->type != (type | KG_MPC_NODE_RESPONSE) || memcmp(m->session, sess, KG_MPC_NET_SESSION_ID_BYTES)))
-        err = kg_err_set(KG_ERR_BAD_INPUT, "node %u answered another request", peer);
-    if (err) kg_bytes_free(resp);
-    return err;
-}
 
 /* Choose t live signers and take their cached commitments. KG_ERR_NETWORK
  * when fewer than t are left. */
@@ -106,19 +57,19 @@ static kg_err pick(sign_ctx *x)
     kg_mpc_co_cache *cache = kg_mpc_co_cache_of(x->co);
     x->ns = 0;
     for (size_t i = 0; i < k->n && x->ns < k->t; i++) {
-        if (k->stale[i] || x->failed[i]) continue;
+        if (k->stale[i] || x->f.failed[i]) continue;
         signer *s = &x->s[x->ns];
         memset(s, 0, sizeof *s);
         s->idx = i;
         kg_err err = kg_mpc_co_connect(&s->c, x->co, k->ids[i]);
-        if (err) { fail_node(x, i, err); continue; }
+        if (err) { kg_mpc_co_fail(&x->f, i, err); continue; }
         s->cached = kg_mpc_co_cache_pop(cache, k->ids[i], k->key_id, s->raw, &s->raw_len);
         if (s->cached && kg_mpc_frost_commitment_parse(k->g, &s->cm, s->raw, s->raw_len) != KG_OK) s->cached = false;
         x->ns++;
     }
     if (x->ns == k->t) return KG_OK;
     return kg_err_set(KG_ERR_NETWORK, "key %s: only %zu of the %u nodes needed are reachable and working:%s",
-                      k->key_id, x->ns, k->t, x->why_off ? x->why : " (the others are stale: repair them)");
+                      k->key_id, x->ns, k->t, x->f.off ? x->f.why : " (the others are stale: repair them)");
 }
 
 /* Round one for the signers without a cached commitment: SIGN_COMMIT to
@@ -132,15 +83,15 @@ static kg_err round_one(sign_ctx *x)
     for (size_t i = 0; i < x->ns && !err; i++) {
         signer *s = &x->s[i];
         if (s->cached) continue;
-        kg_err e = send_req(s->c, KG_MPC_NODE_SIGN_COMMIT, k->g, x->sess, &w.b);
-        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
+        kg_err e = kg_mpc_co_send(s->c, KG_MPC_NODE_SIGN_COMMIT, k->g, x->sess, &w.b, SIGN_CALL_MS);
+        if (e) { s->bad = true; kg_mpc_co_fail(&x->f, s->idx, e); first = first ? first : e; }
     }
     for (size_t i = 0; i < x->ns && !err; i++) {
         signer *s = &x->s[i];
         if (s->cached || s->bad) continue;
         kg_bytes resp = {0};
         kg_mpc_node_msg m;
-        kg_err e = recv_rsp(&resp, &m, s->c, KG_MPC_NODE_SIGN_COMMIT, x->sess);
+        kg_err e = kg_mpc_co_recv(&resp, &m, s->c, KG_MPC_NODE_SIGN_COMMIT, x->sess, SIGN_CALL_MS);
         if (!e) e = kg_mpc_frost_commitment_parse(k->g, &s->cm, m.body, m.body_len);
         if (!e && s->cm.id != k->ids[s->idx])
             e = kg_err_set(KG_ERR_BAD_INPUT, "node %u committed as %u", k->ids[s->idx], s->cm.id);
@@ -148,7 +99,7 @@ static kg_err round_one(sign_ctx *x)
             memcpy(s->raw, m.body, m.body_len);
             s->raw_len = m.body_len;
         }
-        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
+        if (e) { s->bad = true; kg_mpc_co_fail(&x->f, s->idx, e); first = first ? first : e; }
         kg_bytes_free(&resp);
     }
     kg_bytes_free(&w.b);
@@ -169,19 +120,19 @@ static kg_err round_two(sign_ctx *x)
     for (size_t i = 0; i < x->ns && !err; i++) {
         signer *s = &x->s[i];
         s->sent = true; /* from here its commitment is spent, whatever happens */
-        kg_err e = send_req(s->c, s->cached ? KG_MPC_NODE_SIGN_PRE : KG_MPC_NODE_SIGN_SHARE, k->g, x->sess, &w.b);
-        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
+        kg_err e = kg_mpc_co_send(s->c, s->cached ? KG_MPC_NODE_SIGN_PRE : KG_MPC_NODE_SIGN_SHARE, k->g, x->sess, &w.b, SIGN_CALL_MS);
+        if (e) { s->bad = true; kg_mpc_co_fail(&x->f, s->idx, e); first = first ? first : e; }
     }
     for (size_t i = 0; i < x->ns && !err; i++) {
         signer *s = &x->s[i];
         if (s->bad) continue;
         kg_bytes resp = {0};
         kg_mpc_node_msg m;
-        kg_err e = recv_rsp(&resp, &m, s->c, s->cached ? KG_MPC_NODE_SIGN_PRE : KG_MPC_NODE_SIGN_SHARE, x->sess);
+        kg_err e = kg_mpc_co_recv(&resp, &m, s->c, s->cached ? KG_MPC_NODE_SIGN_PRE : KG_MPC_NODE_SIGN_SHARE, x->sess, SIGN_CALL_MS);
         if (!e) e = kg_mpc_frost_sig_share_parse(k->g, &s->z, m.body, m.body_len);
         if (!e && s->z.id != k->ids[s->idx])
             e = kg_err_set(KG_ERR_BAD_INPUT, "node %u answered as %u", k->ids[s->idx], s->z.id);
-        if (e) { s->bad = true; fail_node(x, s->idx, e); first = first ? first : e; }
+        if (e) { s->bad = true; kg_mpc_co_fail(&x->f, s->idx, e); first = first ? first : e; }
         kg_bytes_free(&resp);
     }
     kg_bytes_free(&w.b);

@@ -30,10 +30,11 @@ static double now_ms(void)
 }
 
 /* Parse a PING answer: id, shares, sessions (u16 each), nothing else. */
-static kg_err ping_parse(const kg_mpc_node_msg *m, uint16_t want, int *shares)
+kg_err kg_mpc_co_ping_answer_read(uint16_t want, int *shares, const uint8_t *body, size_t len)
 {
     kg_mpc_node_rd r;
-    kg_mpc_node_rd_init(&r, m->body, m->body_len);
+    *shares = 0;
+    kg_mpc_node_rd_init(&r, body, len);
     uint16_t id = kg_mpc_node_rd_u16(&r);
     uint16_t n = kg_mpc_node_rd_u16(&r);
     (void)kg_mpc_node_rd_u16(&r);
@@ -58,7 +59,7 @@ static void probe(kg_mpc_coordinator *co, kg_mpc_node_status *st)
     double t0 = now_ms();
     if (!err) err = kg_mpc_coord_call(&resp, &m, c, KG_MPC_NODE_PING, KG_MPC_GROUP_ED25519, session, &body);
     double t1 = now_ms();
-    if (!err) err = ping_parse(&m, st->id, &st->shares);
+    if (!err) err = kg_mpc_co_ping_answer_read(st->id, &st->shares, m.body, m.body_len);
     kg_bytes_free(&resp);
     kg_mpc_co_release(co, c, !err);
     if (err) {

@@ -162,6 +162,11 @@ static kg_err handle(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
     case KG_MPC_NODE_SIGN_SHARE:
         if (s && s->kind == KG_MPC_ND_S_SIGN) return kg_mpc_nd_sign_share(nd, s, m, w);
         break;
+    case KG_MPC_NODE_IMPORT_SHARE: return kg_mpc_nd_import_share(nd, m, w);
+    case KG_MPC_NODE_IMPORT_CONFIRM:
+        if (s && s->kind == KG_MPC_ND_S_IMPORT) return kg_mpc_nd_import_confirm(nd, s, m, w);
+        break;
+    case KG_MPC_NODE_IMPORT_ABORT: return kg_mpc_nd_import_abort(nd, s, m, w);
     default:
         return kg_err_set(KG_ERR_BAD_INPUT, "type 0x%02x is not a request", m->type);
     }
@@ -285,21 +290,8 @@ static void conn_start(kg_mpc_nd *nd, kg_mpc_net_conn *c, volatile int *stop, co
 static kg_err load_keys(kg_mpc_nd *nd)
 {
     const kg_mpc_node_config *cfg = nd->cfg;
-    char path[4096];
     kg_bytes b = {0};
-    snprintf(path, sizeof path, "%s/seal.key", cfg->data_dir);
-    kg_err err = kg_mpc_node_file_read(&b, path, 64);
-    if (err == KG_ERR_NOT_FOUND) {
-        uint8_t k[32];
-        err = kg_crypto_random(k, sizeof k);
-        if (!err) err = kg_mpc_node_file_write(path, k, sizeof k, true);
-        kg_wipe(k, sizeof k);
-        if (!err) err = kg_mpc_node_file_read(&b, path, 64);
-    }
-    if (!err && b.len != 32) err = kg_err_set(KG_ERR_BAD_INPUT, "%s must hold 32 bytes", path);
-    if (!err && !(nd->seal_key = kg_secret_from(b.data, 32))) err = kg_err_set(KG_ERR_NOMEM, "out of memory");
-    if (b.data) kg_wipe(b.data, b.len);
-    kg_bytes_free(&b);
+    kg_err err = kg_mpc_nd_seal_key_load(&nd->seal_key, cfg->data_dir, cfg->passphrase); /* node_seal.c */
     if (err) return err;
     if ((err = kg_mpc_node_file_read(&b, cfg->envelope_key, 128))) return err;
     if (b.len != KG_MPC_NET_KEYS_SECRET_BYTES)
@@ -351,6 +343,7 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
     kg_mpc_net_listener_free(l);
     kg_mpc_net_tls_free(tls);
     kg_mpc_net_replay_free(nd.replay);
+    kg_mpc_nd_pre_free(&nd);
     kg_store_close(nd.st);
     kg_secret_free(nd.seal_key);
     kg_secret_free(nd.env);

@@ -446,12 +446,8 @@ kg_err kg_mpc_nd_dkg_abort(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_nod
         s->kind != KG_MPC_ND_S_DKGOK)
         return kg_err_set(KG_ERR_BAD_INPUT, "session is not a DKG");
     kg_err err = KG_OK;
-    if (s->kind == KG_MPC_ND_S_DKGOK) { /* activated in this session: the coordinator did not record the key */
-        char rec[128];
-        kg_mpc_nd_share_record(rec, sizeof rec, s->key_id);
-        err = kg_store_delete(nd->st, NULL, rec);
-        if (err == KG_ERR_NOT_FOUND) err = KG_OK;
-    }
+    if (s->kind == KG_MPC_ND_S_DKGOK) /* activated in this session: the coordinator did not record the key */
+        err = kg_mpc_nd_ep_del(nd, NULL, "share", s->key_id);
     kg_mpc_nd_session_drop(nd, s);
     return err;
 }

@@ -13,7 +13,10 @@
  *   equivocate     the DKG confirmation carries a second, differently signed
  *                  round-1 broadcast instead of the one that was relayed
  *   bad-result     DKG finish reports a wrong group key
- *   bad-sig-share  signing answers a wrong signature share
+ *   bad-sig-share  signing answers a wrong signature share (also SIGN_PRE
+ *                  and the BIP 445 psig)
+ *   stop-tr-sign   the node stops itself (SIGSTOP) on a BIP 445 round-2
+ *                  request: a node that fails mid-session, for failover
  *
  * KG_MPC_EVIL_HOOK(mode, statements...) runs the statements only when the
  * mode is selected; the helpers below are what the statements call. */

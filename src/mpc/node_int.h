@@ -34,8 +34,23 @@ void kg_mpc_co_release(kg_mpc_coordinator *co, kg_mpc_net_conn *c, bool healthy)
 size_t kg_mpc_co_nodes(kg_mpc_coordinator *co, kg_mpc_coord_node *out, size_t cap);
 /** Node id's envelope public keys from dir/nodes/<id>.pub. */
 kg_err kg_mpc_co_registry_get(kg_mpc_net_pubkeys *out, const kg_mpc_coordinator *co, uint16_t id) KG_WARN_UNUSED;
-/** One request/response: *resp is the raw frame, *m points into it; an
- *  ERROR answer becomes its error code with "node <id>: ..." detail. */
+/** Send one request on c; a failure's detail starts "node <id>: ". */
+kg_err kg_mpc_co_send(kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g, const uint8_t *session,
+                      const kg_bytes *body, int timeout_ms) KG_WARN_UNUSED;
+/** Receive the answer to a request of type for session: *resp is the raw
+ *  frame, *m points into it; an ERROR answer becomes its error code with
+ *  "node <id>: ..." detail, as does any other failure. */
+kg_err kg_mpc_co_recv(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c, uint8_t type, const uint8_t *session,
+                      int timeout_ms) KG_WARN_UNUSED;
+/** The nodes dropped from a signing session and why (their errors' details,
+ *  each naming its node), for the error when too few are left. */
+typedef struct {
+    bool failed[KG_MPC_FROST_MAX_PARTICIPANTS]; /* by index in the key's ids */
+    char why[1536];
+    size_t off;
+} kg_mpc_co_failures;
+void kg_mpc_co_fail(kg_mpc_co_failures *f, size_t idx, kg_err err);
+/** One request/response (kg_mpc_co_send then kg_mpc_co_recv, 30 s each). */
 kg_err kg_mpc_coord_call(kg_bytes *resp, kg_mpc_node_msg *m, kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g,
                          const uint8_t *session, const kg_bytes *body) KG_WARN_UNUSED;
 
@@ -81,6 +96,11 @@ typedef struct {
     uint16_t ep_lost;
 } kg_mpc_nd_session;
 
+/** node_seal.c: the node's seal key (DIR/seal.key, or with a passphrase
+ *  DIR/seal.key.enc, Argon2id + XChaCha20-Poly1305; a plaintext seal.key
+ *  is converted and wiped). A wrong passphrase changes nothing. */
+kg_err kg_mpc_nd_seal_key_load(kg_secret **out, const char *data_dir, const char *passphrase) KG_WARN_UNUSED;
+
 /** A running node. */
 typedef struct {
     const kg_mpc_node_config *cfg;
@@ -90,6 +110,7 @@ typedef struct {
     kg_mpc_net_replay *replay;
     kg_mpc_nd_session *s[KG_MPC_ND_MAX_SESSIONS];
     pthread_mutex_t mu; /* node.c: held around handle() (sessions, replay window) */
+    struct kg_mpc_nd_pre *pre; /* node_sign.c: open nonce stores (leases), one per key */
 } kg_mpc_nd;
 
 void kg_mpc_nd_session_free(kg_mpc_nd *nd, size_t i);
@@ -140,6 +161,38 @@ void kg_mpc_nd_dkg_state_free(kg_mpc_nd_session *s);
  * nd->mu): PREPROCESS stores n nonces durably, SIGN_PRE signs with one. */
 kg_err kg_mpc_nd_sign_preprocess(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
 kg_err kg_mpc_nd_sign_pre(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/** Close the node's nonce stores (leased, unused nonces die); at shutdown. */
+void kg_mpc_nd_pre_free(kg_mpc_nd *nd);
+
+/* Parsers of untrusted message bodies, exposed for fuzz/fuzz_mpc_bodies.c.
+ * Each returns KG_OK or KG_ERR_BAD_INPUT (| KG_ERR_NOMEM) and zeroes its
+ * outputs on error. */
+/** A SIGN_PRE request: key id, message, commitments (cs: free() it). */
+typedef struct {
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    const uint8_t *msg;
+    size_t msg_len;
+    kg_mpc_frost_commitment *cs;
+    unsigned cnt;
+} kg_mpc_nd_pre_req;
+kg_err kg_mpc_nd_sign_pre_read(kg_mpc_nd_pre_req *q, kg_mpc_group_id g, const uint8_t *body, size_t len) KG_WARN_UNUSED;
+/** A SIGN_PREPROCESS request: key id, count (1..100). */
+kg_err kg_mpc_nd_preprocess_read(char key_id[static KG_MPC_NODE_KEY_ID_MAX + 1], unsigned *n, const uint8_t *body,
+                                 size_t len) KG_WARN_UNUSED;
+/** node_sign_tr.c: the BIP 445 round-2 body after its head (signers, aggnonce, tweaks). */
+kg_err kg_mpc_nd_tr_round2_read(const uint8_t *body, size_t len) KG_WARN_UNUSED;
+/** coord_cache.c: a SIGN_PREPROCESS answer of node for n commitments of
+ *  suite g: raw[i] (lens[i] bytes) are the checked wire forms, run the
+ *  node's nonce-store run id. */
+kg_err kg_mpc_co_preprocess_answer_read(uint8_t (*raw)[KG_MPC_FROST_COMMITMENT_MAX_BYTES], size_t *lens,
+                                        uint8_t run[static KG_MPC_FROST_NONCE_RUN_ID_BYTES], kg_mpc_group_id g,
+                                        uint16_t node, unsigned n, const uint8_t *body, size_t len) KG_WARN_UNUSED;
+/** coord_status.c: a PING answer of node want; *shares its share count. */
+kg_err kg_mpc_co_ping_answer_read(uint16_t want, int *shares, const uint8_t *body, size_t len) KG_WARN_UNUSED;
+/** coord_dkg.c: a DKG_FINISH answer: want bytes of results (group key and
+ *  public shares) into fin, the signed confirmation blob into conf. */
+kg_err kg_mpc_co_dkg_finish_read(kg_bytes *fin, kg_bytes *conf, size_t want, const uint8_t *body,
+                                 size_t len) KG_WARN_UNUSED;
 /* coord_cache.c: the coordinator's cache of preprocessed commitments per
  * (node, key) and its background refill. */
 typedef struct kg_mpc_co_cache kg_mpc_co_cache;
@@ -196,6 +249,18 @@ kg_err kg_mpc_nd_epoch_finish(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_
 kg_err kg_mpc_nd_repair_step1(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
 kg_err kg_mpc_nd_repair_step2(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
 kg_err kg_mpc_nd_repair_finish(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+
+/* node_import.c, coord_import.c: trusted-dealer import (IMPORT_* of
+ * mpc/node.h). The session keeps the holders in ep_ids/ep_n, the digest
+ * in transcript and the pending share in pending. */
+enum { KG_MPC_ND_S_IMPORT = 0x70, KG_MPC_ND_S_IMPORTOK = 0x71 };
+kg_err kg_mpc_nd_import_share(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_import_confirm(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_import_abort(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/** The digest every holder confirms: SHA-256 of a tag, session, key id, t,
+ *  holders, the dealer's X25519 key and the t commitments. */
+kg_err kg_mpc_co_import_digest(uint8_t out[32], kg_mpc_group_id g, const uint8_t *session, const char *key_id, unsigned t,
+                               const uint16_t *ids, size_t n, const uint8_t dealer_box[32], const kg_mpc_point *vss) KG_WARN_UNUSED;
 
 /* coord_refresh.c, coord_repair.c: refresh, reshare and repair (coordinator side). */
 /** k can be refreshed, reshared or repaired: 2 <= t <= n, ids ascending in 1..255. */

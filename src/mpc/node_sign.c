@@ -7,13 +7,20 @@
  * makes n nonce pairs with kg_mpc_frost_nonce_store (frost.h) in this
  * node's kg_store under "mpc/pre/<key id>", sealed with AES-256-GCM under
  * HKDF-SHA256(seal.key, info "kashguard mpc-node nonce seal v1"), and
- * answers their commitments; the coordinator caches them. SIGN_PRE then
+ * answers their commitments and the store's run id (u16 n, n blobs, 16
+ * bytes); the coordinator caches them. SIGN_PRE then
  * signs in one round trip: the package is checked first (so bad input
- * consumes nothing), then kg_mpc_frost_nonce_store_use records the nonce as
- * used in a durable transaction and only then hands it out; the share is
- * computed and the nonce wiped. A commitment this node never made, or one
+ * consumes nothing), then kg_mpc_frost_nonce_store_use hands the nonce out
+ * once: the store of each key stays open for the node's life and leases
+ * nonces in blocks of LEASE_BLOCK -- one durable transaction consumes a
+ * block (oldest first, the order the coordinator's FIFO cache spends
+ * them) before any of it leaves, the rest are served from guarded memory
+ * once each, and a restart discards what was leased and unused (a later
+ * SIGN_PRE naming one is refused; the coordinator falls back). The share
+ * is computed and the nonce wiped. A commitment this node never made, or one
  * already used, is refused by name. These two need no session, so node.c
  * runs them without the node lock (the store is thread-safe). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +29,7 @@
 #include "node_int.h"
 
 #define PREPROCESS_MAX 100
+#define LEASE_BLOCK 32 /* nonces consumed per durable transaction */
 
 kg_err kg_mpc_nd_sign_commit(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
 {
@@ -101,19 +109,23 @@ kg_err kg_mpc_nd_sign_share(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_no
 
 /* ------------------------------------------------------- preprocessing */
 
-/* Read the key id blob at the head of a request and load its share,
- * checking the scheme. */
-static kg_err load_key(kg_secret **sh, char key_id[static KG_MPC_NODE_KEY_ID_MAX + 1], kg_mpc_nd *nd,
-                       const kg_mpc_node_msg *m, kg_mpc_node_rd *r)
+/* Read the key id blob at the head of a request into key_id. */
+static kg_err read_key_id(char key_id[static KG_MPC_NODE_KEY_ID_MAX + 1], kg_mpc_node_rd *r)
 {
     size_t kl = 0;
-    *sh = NULL;
+    memset(key_id, 0, KG_MPC_NODE_KEY_ID_MAX + 1);
     const uint8_t *kid = kg_mpc_node_rd_blob(r, &kl, KG_MPC_NODE_KEY_ID_MAX);
     kg_err err = r->bad ? kg_err_set(KG_ERR_BAD_INPUT, "sign request: no key id") : kg_mpc_node_key_id_check(kid, kl);
+    if (!err) memcpy(key_id, kid, kl);
+    return err;
+}
+
+/* Load the share of key_id, checking the scheme. */
+static kg_err load_key(kg_secret **sh, const char *key_id, kg_mpc_nd *nd, const kg_mpc_node_msg *m)
+{
+    *sh = NULL;
+    kg_err err = kg_mpc_nd_share_load(sh, nd, key_id);
     if (err) return err;
-    memset(key_id, 0, KG_MPC_NODE_KEY_ID_MAX + 1);
-    memcpy(key_id, kid, kl);
-    if ((err = kg_mpc_nd_share_load(sh, nd, key_id))) return err;
     const kg_mpc_frost_key_share *share = (const kg_mpc_frost_key_share *)kg_secret_cdata(*sh);
     if (share->group != (kg_mpc_group_id)m->scheme) {
         kg_secret_free(*sh);
@@ -123,8 +135,18 @@ static kg_err load_key(kg_secret **sh, char key_id[static KG_MPC_NODE_KEY_ID_MAX
     return KG_OK;
 }
 
-/* The nonce store of key_id on this node. */
-static kg_err nonce_store(kg_mpc_frost_nonce_store **out, kg_mpc_nd *nd, const char *key_id)
+/* The nonce stores of this node, one per key, open for the node's life so
+ * their leases (blocks of LEASE_BLOCK nonces consumed in one durable
+ * transaction, handed out from memory) span requests. */
+struct kg_mpc_nd_pre {
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    kg_mpc_frost_nonce_store *ns;
+    struct kg_mpc_nd_pre *next;
+};
+static pthread_mutex_t pre_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Open the nonce store of key_id (records "mpc/pre/<key id>"). */
+static kg_err nonce_store_open(kg_mpc_frost_nonce_store **out, kg_mpc_nd *nd, const char *key_id)
 {
     static const char info[] = "kashguard mpc-node nonce seal v1";
     uint8_t k[KG_MPC_FROST_NONCE_SEAL_KEY_BYTES];
@@ -134,20 +156,68 @@ static kg_err nonce_store(kg_mpc_frost_nonce_store **out, kg_mpc_nd *nd, const c
                                        (const uint8_t *)info, sizeof info - 1);
     if (!err) err = kg_mpc_frost_nonce_store_open(out, nd->st, prefix, k);
     kg_wipe(k, sizeof k);
+    if (!err && (err = kg_mpc_frost_nonce_store_set_lease(*out, LEASE_BLOCK))) {
+        kg_mpc_frost_nonce_store_close(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+/* The nonce store of key_id on this node (borrowed: the node owns it). */
+static kg_err nonce_store(kg_mpc_frost_nonce_store **out, kg_mpc_nd *nd, const char *key_id)
+{
+    kg_err err = KG_OK;
+    *out = NULL;
+    pthread_mutex_lock(&pre_mu);
+    for (struct kg_mpc_nd_pre *p = nd->pre; p && !*out; p = p->next)
+        if (!strcmp(p->key_id, key_id)) *out = p->ns;
+    struct kg_mpc_nd_pre *p = *out ? NULL : calloc(1, sizeof *p);
+    if (!*out && !p) err = kg_err_set(KG_ERR_NOMEM, "out of memory");
+    if (p && !(err = nonce_store_open(&p->ns, nd, key_id))) {
+        snprintf(p->key_id, sizeof p->key_id, "%s", key_id);
+        p->next = nd->pre;
+        nd->pre = p;
+        *out = p->ns;
+    } else {
+        free(p);
+    }
+    pthread_mutex_unlock(&pre_mu);
+    return err;
+}
+
+void kg_mpc_nd_pre_free(kg_mpc_nd *nd)
+{
+    pthread_mutex_lock(&pre_mu);
+    while (nd->pre) {
+        struct kg_mpc_nd_pre *p = nd->pre;
+        nd->pre = p->next;
+        kg_mpc_frost_nonce_store_close(p->ns); /* leased, unused nonces are wiped: never used */
+        free(p);
+    }
+    pthread_mutex_unlock(&pre_mu);
+}
+
+kg_err kg_mpc_nd_preprocess_read(char key_id[static KG_MPC_NODE_KEY_ID_MAX + 1], unsigned *n, const uint8_t *body,
+                                 size_t len)
+{
+    kg_mpc_node_rd r;
+    kg_mpc_node_rd_init(&r, body, len);
+    kg_err err = read_key_id(key_id, &r);
+    *n = kg_mpc_node_rd_u16(&r);
+    if (!err) err = kg_mpc_node_rd_end(&r, "preprocess request");
+    if (!err && (*n == 0 || *n > PREPROCESS_MAX))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "preprocess 1 to %d commitments at a time, not %u", PREPROCESS_MAX, *n);
+    if (err) *n = 0;
     return err;
 }
 
 kg_err kg_mpc_nd_sign_preprocess(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
 {
-    kg_mpc_node_rd r;
     char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
     kg_secret *sh = NULL;
-    kg_mpc_node_rd_init(&r, m->body, m->body_len);
-    kg_err err = load_key(&sh, key_id, nd, m, &r);
-    unsigned n = kg_mpc_node_rd_u16(&r);
-    if (!err) err = kg_mpc_node_rd_end(&r, "preprocess request");
-    if (!err && (n == 0 || n > PREPROCESS_MAX))
-        err = kg_err_set(KG_ERR_BAD_INPUT, "preprocess 1 to %d commitments at a time, not %u", PREPROCESS_MAX, n);
+    unsigned n = 0;
+    kg_err err = kg_mpc_nd_preprocess_read(key_id, &n, m->body, m->body_len);
+    if (!err) err = load_key(&sh, key_id, nd, m);
     kg_mpc_frost_nonce_store *ns = NULL;
     kg_mpc_frost_commitment *cs = err ? NULL : calloc(n, sizeof *cs);
     if (!err && !cs) err = kg_err_set(KG_ERR_NOMEM, "out of memory");
@@ -160,33 +230,39 @@ kg_err kg_mpc_nd_sign_preprocess(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc
         err = kg_mpc_frost_commitment_serialize((kg_mpc_group_id)m->scheme, c, &cl, &cs[i]);
         if (!err) kg_mpc_node_wr_blob(w, c, cl);
     }
-    kg_mpc_frost_nonce_store_close(ns);
+    uint8_t run[KG_MPC_FROST_NONCE_RUN_ID_BYTES];
+    if (!err) kg_mpc_frost_nonce_store_run_id(ns, run);
+    if (!err) kg_mpc_node_wr_fixed(w, run, sizeof run); /* a new run id tells the coordinator of a restart */
     kg_secret_free(sh);
     free(cs);
     return err;
 }
 
-/* Read a signing package body after the key id: message and commitments
- * (new array *cs of *cnt). */
-static kg_err read_package(const uint8_t **msg, size_t *ml, kg_mpc_frost_commitment **cs, unsigned *cnt,
-                           kg_mpc_group_id g, kg_mpc_node_rd *r)
+kg_err kg_mpc_nd_sign_pre_read(kg_mpc_nd_pre_req *q, kg_mpc_group_id g, const uint8_t *body, size_t len)
 {
-    *cs = NULL;
-    *msg = kg_mpc_node_rd_blob(r, ml, KG_MPC_NET_FRAME_MAX_BYTES);
-    *cnt = kg_mpc_node_rd_u16(r);
-    if (r->bad || *cnt == 0) return kg_err_set(KG_ERR_BAD_INPUT, "sign request: no message or no commitments");
-    kg_mpc_frost_commitment *c = calloc(*cnt, sizeof *c);
-    if (!c) return kg_err_set(KG_ERR_NOMEM, "out of memory");
-    kg_err err = KG_OK;
-    for (unsigned i = 0; i < *cnt && !err; i++) {
-        size_t len;
-        const uint8_t *p = kg_mpc_node_rd_blob(r, &len, KG_MPC_FROST_COMMITMENT_MAX_BYTES);
-        err = p ? kg_mpc_frost_commitment_parse(g, &c[i], p, len)
+    kg_mpc_node_rd r;
+    memset(q, 0, sizeof *q);
+    kg_mpc_node_rd_init(&r, body, len);
+    kg_err err = read_key_id(q->key_id, &r);
+    if (err) return err;
+    q->msg = kg_mpc_node_rd_blob(&r, &q->msg_len, KG_MPC_NET_FRAME_MAX_BYTES);
+    q->cnt = kg_mpc_node_rd_u16(&r);
+    if (r.bad || q->cnt == 0 || q->cnt > KG_MPC_FROST_MAX_PARTICIPANTS) {
+        memset(q, 0, sizeof *q);
+        return kg_err_set(KG_ERR_BAD_INPUT, "sign request: no message, or no or too many commitments");
+    }
+    if (!(q->cs = calloc(q->cnt, sizeof *q->cs))) err = kg_err_set(KG_ERR_NOMEM, "out of memory");
+    for (unsigned i = 0; i < q->cnt && !err; i++) {
+        size_t cl;
+        const uint8_t *p = kg_mpc_node_rd_blob(&r, &cl, KG_MPC_FROST_COMMITMENT_MAX_BYTES);
+        err = p ? kg_mpc_frost_commitment_parse(g, &q->cs[i], p, cl)
                 : kg_err_set(KG_ERR_BAD_INPUT, "sign request: truncated commitment list");
     }
-    if (!err) err = kg_mpc_node_rd_end(r, "sign request");
-    if (err) free(c);
-    else *cs = c;
+    if (!err) err = kg_mpc_node_rd_end(&r, "sign request");
+    if (err) {
+        free(q->cs);
+        memset(q, 0, sizeof *q);
+    }
     return err;
 }
 
@@ -221,36 +297,31 @@ static kg_err sign_pre(kg_mpc_frost_sig_share *z, kg_mpc_nd *nd, const char *key
     err = nonce_store(&ns, nd, key_id);
     if (!err) err = kg_mpc_frost_nonce_store_use(nonce, ns, pkg->group, mine);
     if (err == KG_ERR_CONFLICT)
-        err = kg_err_set(err, "commitment %s of node %u for key %s was already used; a nonce signs once, "
-                         "ask for fresh commitments", name, share->id, key_id);
+        err = kg_err_set(err, "commitment %s of node %u for key %s is spent (%s); a nonce signs once, "
+                         "ask for fresh commitments", name, share->id, key_id,
+                         kg_err_detail(err) ? kg_err_detail(err) : "already used");
     else if (err == KG_ERR_NOT_FOUND)
         err = kg_err_set(err, "node %u holds no preprocessed nonce for commitment %s of key %s (never made here, "
                          "or lost); ask for fresh commitments", share->id, name, key_id);
     if (!err) err = kg_mpc_frost_sign(z, nonce, share, pkg);
-    kg_mpc_frost_nonce_store_close(ns);
     kg_secret_free(nb); /* wiped */
     return err;
 }
 
 kg_err kg_mpc_nd_sign_pre(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
 {
-    kg_mpc_node_rd r;
-    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    kg_mpc_nd_pre_req q;
     kg_secret *sh = NULL;
-    kg_mpc_frost_commitment *cs = NULL;
-    const uint8_t *msg = NULL;
-    size_t ml = 0;
-    unsigned cnt = 0;
-    kg_mpc_node_rd_init(&r, m->body, m->body_len);
-    kg_err err = load_key(&sh, key_id, nd, m, &r);
-    if (!err) err = read_package(&msg, &ml, &cs, &cnt, (kg_mpc_group_id)m->scheme, &r);
+    kg_err err = kg_mpc_nd_sign_pre_read(&q, (kg_mpc_group_id)m->scheme, m->body, m->body_len);
+    if (!err) err = load_key(&sh, q.key_id, nd, m);
     kg_mpc_frost_sig_share z;
     memset(&z, 0, sizeof z);
     if (!err) {
         const kg_mpc_frost_key_share *share = (const kg_mpc_frost_key_share *)kg_secret_cdata(sh);
         kg_mpc_frost_signing_package pkg = {.group = share->group, .group_public = share->group_public,
-                                            .msg = msg, .msg_len = ml, .commitments = cs, .n_commitments = cnt};
-        err = sign_pre(&z, nd, key_id, share, &pkg);
+                                            .msg = q.msg, .msg_len = q.msg_len, .commitments = q.cs,
+                                            .n_commitments = q.cnt};
+        err = sign_pre(&z, nd, q.key_id, share, &pkg);
     }
     if (!err) {
         uint8_t b[KG_MPC_FROST_SIG_SHARE_BYTES];
@@ -259,6 +330,6 @@ kg_err kg_mpc_nd_sign_pre(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_w
         kg_mpc_node_wr_fixed(w, b, sizeof b);
     }
     kg_secret_free(sh);
-    free(cs);
+    free(q.cs);
     return err;
 }

@@ -16,11 +16,15 @@
  * the coordinator, and kg_mpc_frost_tr_sign validates the signer list
  * against it (the public shares must interpolate to it). The session is
  * dropped after SIGN_TR_SIGN whatever happens and kg_mpc_frost_tr_sign
- * wipes the secnonce on every path, so a nonce never signs twice. */
+ * wipes the secnonce on every path, so a nonce never signs twice.
+ * Test-only cheats (node_evil.h, kashguard-evil): bad-sig-share flips a bit
+ * of the psig, stop-tr-sign stops the process (SIGSTOP) in round 2. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kashguard/crypto.h"
 #include "kashguard/mpc/frost_tr.h"
+#include "node_evil.h"
 #include "node_int.h"
 
 #define TR_MAX_TWEAKS 8
@@ -130,6 +134,17 @@ static kg_err read_round2(tr_round2 *q, kg_mpc_node_rd *r)
     return err;
 }
 
+kg_err kg_mpc_nd_tr_round2_read(const uint8_t *body, size_t len)
+{
+    kg_mpc_node_rd r;
+    tr_round2 *q = calloc(1, sizeof *q);
+    if (!q) return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    kg_mpc_node_rd_init(&r, body, len);
+    kg_err err = read_round2(q, &r);
+    free(q);
+    return err;
+}
+
 static kg_err tr_psig(uint8_t psig[static KG_MPC_FROST_TR_PSIG_BYTES], tr_state *st,
                       const kg_mpc_frost_key_share *share, const tr_round2 *q, const uint8_t *msg, size_t ml)
 {
@@ -170,6 +185,8 @@ kg_err kg_mpc_nd_sign_tr_sign(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_
     if (!err) err = load_k1_share(&sh, nd, s->key_id);
     uint8_t psig[KG_MPC_FROST_TR_PSIG_BYTES];
     if (!err) err = tr_psig(psig, st, (const kg_mpc_frost_key_share *)kg_secret_cdata(sh), q, msg, ml);
+    KG_MPC_EVIL_HOOK("stop-tr-sign", raise(SIGSTOP)); /* test build only: hang after round 1 */
+    if (!err) KG_MPC_EVIL_HOOK("bad-sig-share", psig[31] ^= 1); /* test build only */
     if (!err) kg_mpc_node_wr_fixed(w, psig, sizeof psig);
     kg_secret_free(sh);
     free(q);

@@ -50,6 +50,7 @@ static const cfg_option options[] = {
     { "audit_checkpoint_every", OPT_UINT,     KOFF(audit_checkpoint_every), 1, 1000000 },
     { "mpc",                    OPT_BOOL,     SOFF(mpc), 0, 0 },
     { "mpc_dir",                OPT_STR,      SOFF(mpc_dir), 0, 0 },
+    { "chain_rpc_allow",        OPT_STR,      SOFF(chain_rpc_allow), 0, 0 },
 };
 
 void kg_server_config_default(kg_server_config *cfg)

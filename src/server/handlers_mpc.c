@@ -173,6 +173,17 @@ static kg_err create_params(kg_req *r, kg_mpc_group_id *g, bool *taproot, unsign
     return e;
 }
 
+/* "create-key" for a new MPC key: it has no alias, so the rules that allow
+ * creating keys without naming one decide. */
+kg_err kg_server_mpc_authorize_create(kg_req *r)
+{
+    json_t *probe = json_pack("{s:n}", "alias");
+    kg_err e = probe != NULL ? kg_kms_authorize(r->srv->kms, r->caller, "create-key", probe)
+                             : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    json_decref(probe);
+    return e;
+}
+
 kg_err kg_h_mpc_key_create(kg_req *r, json_t **out)
 {
     kg_server_mpc *m = r->srv->mpc;
@@ -180,10 +191,8 @@ kg_err kg_h_mpc_key_create(kg_req *r, json_t **out)
     bool taproot = false;
     unsigned t = 0, n = 0;
     kg_err e = create_params(r, &g, &taproot, &t, &n);
-    json_t *probe = e == KG_OK ? json_pack("{s:n}", "alias") : NULL;
     if (e == KG_OK)
-        e = probe ? kg_kms_authorize(r->srv->kms, r->caller, "create-key", probe) : KG_ERR_NOMEM;
-    json_decref(probe);
+        e = kg_server_mpc_authorize_create(r);
     if (e != KG_OK)
         return e;
     if (m == NULL)

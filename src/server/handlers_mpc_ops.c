@@ -152,9 +152,18 @@ kg_err kg_h_mpc_nodes(kg_req *r, json_t **out)
     e = st && arr ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
     if (e == KG_OK)
         e = kg_mpc_coordinator_status(m->co, st, &n, KG_SERVER_MPC_BOOK_MAX);
-    for (size_t i = 0; e == KG_OK && i < n; i++)
-        if (json_array_append_new(arr, status_entry(&st[i])) != 0)
+    for (size_t i = 0; e == KG_OK && i < n; i++) {
+        json_t *ent = status_entry(&st[i]);
+        kg_mpc_net_pubkeys pk; /* the envelope keys a dealer seals to (mpc import) */
+        if (ent != NULL && kg_mpc_coordinator_node_keys(&pk, m->co, st[i].id) == KG_OK) {
+            uint8_t b[64];
+            memcpy(b, pk.box, 32);
+            memcpy(b + 32, pk.sign, 32);
+            json_object_set_new(ent, "envelope_public", kg_json_b64(b, sizeof b));
+        }
+        if (json_array_append_new(arr, ent) != 0)
             e = kg_err_set(KG_ERR_NOMEM, "out of memory");
+    }
     free(st);
     *out = e == KG_OK ? json_pack("{s:o}", "nodes", arr) : NULL;
     if (e == KG_OK && *out == NULL)

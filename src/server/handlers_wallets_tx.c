@@ -330,8 +330,9 @@ kg_err kg_h_wallet_sign_transaction(kg_req *r, json_t **out)
 
 /* ---------------------------------------------------------------- PSBT */
 
-/* The scriptPubKey of input i's witness UTXO (amount, CompactSize, script). */
-static bool witness_spk(const uint8_t **spk, size_t *len, const kg_chain_psbt *p, size_t i)
+/* The scriptPubKey of input i's witness UTXO (amount, CompactSize, script);
+ * shared with handlers_mpc_wallet.c (server_int.h). */
+bool kg_psbt_witness_spk(const uint8_t **spk, size_t *len, const kg_chain_psbt *p, size_t i)
 {
     const kg_chain_psbt_kv *kv = kg_chain_psbt_map_find(&p->in[i], KG_PSBT_IN_WITNESS_UTXO);
     if (kv == NULL || kv->val_len < 9 || kv->val[8] >= 0xfd)
@@ -382,7 +383,7 @@ static kg_err plan_input(psbt_plan *pl, kg_chain_psbt *p, size_t i)
 {
     const uint8_t *spk = NULL;
     size_t spk_len = 0;
-    bool has_spk = witness_spk(&spk, &spk_len, p, i);
+    bool has_spk = kg_psbt_witness_spk(&spk, &spk_len, p, i);
     bool wpkh = has_spk && spk_len == pl->wpkh.len && memcmp(spk, pl->wpkh.data, spk_len) == 0;
     bool sh = has_spk && spk_len == pl->sh_wpkh.len && memcmp(spk, pl->sh_wpkh.data, spk_len) == 0;
     const kg_chain_psbt_kv *d = kg_chain_psbt_map_get(&p->in[i], pl->key, sizeof pl->key);

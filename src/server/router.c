@@ -18,7 +18,7 @@
  * segment on its own, so an alias containing "%2F" stays one segment, and
  * rejects "%00" and broken escapes. The query accepts only the parameters
  * the API defines (limit, cursor, version, after; and chain, network, type,
- * hrp for the wallet address route), each at most once, with strictly
+ * hrp for the wallet and MPC key address routes), each at most once, with strictly
  * checked numbers; anything else is a 400 naming it. This parser is what
  * fuzz/fuzz_request.c exercises. */
 #include "server_int.h"
@@ -89,11 +89,17 @@ static const kg_route routes[] = {
 
     /* MPC keys and nodes (handlers_mpc*.c); the server coordinates, holds no share. */
     { "POST",   "/v1/mpc/keys",                       "create-key",        KG_ROUTE_IDEMPOTENT, kg_h_mpc_key_create },
+    { "POST",   "/v1/mpc/keys/import",                "create-key",        KG_ROUTE_IDEMPOTENT, kg_h_mpc_key_import },
     { "GET",    "/v1/mpc/keys/{key_id}",              "describe",          KG_ROUTE_READONLY, kg_h_mpc_key_get },
     { "POST",   "/v1/mpc/keys/{key_id}/sign",         "sign",              KG_ROUTE_READONLY, kg_h_mpc_sign },
     { "POST",   "/v1/mpc/keys/{key_id}/refresh",      "rotate",            0, kg_h_mpc_refresh },
     { "POST",   "/v1/mpc/keys/{key_id}/reshare",      "rotate",            0, kg_h_mpc_reshare },
     { "POST",   "/v1/mpc/keys/{key_id}/repair",       "rotate",            0, kg_h_mpc_repair },
+    /* Wallets on MPC keys (handlers_mpc_wallet.c): P2TR on frost-secp256k1-tr, Solana on frost-ed25519. */
+    { "GET",    "/v1/mpc/keys/{key_id}/address",      "get-public-key",    KG_ROUTE_READONLY, kg_h_mpc_address },
+    { "POST",   "/v1/mpc/keys/{key_id}/psbt",         "sign",              KG_ROUTE_READONLY, kg_h_mpc_psbt },
+    { "POST",   "/v1/mpc/keys/{key_id}/bitcoin/send", "sign",              KG_ROUTE_IDEMPOTENT, kg_h_mpc_btc_send },
+    { "POST",   "/v1/mpc/keys/{key_id}/solana/transfer", "sign",           KG_ROUTE_IDEMPOTENT, kg_h_mpc_sol_transfer },
     { "GET",    "/v1/mpc/nodes",                      "list-keys",         KG_ROUTE_READONLY, kg_h_mpc_nodes },
     { "POST",   "/v1/mpc/nodes",                      "manage-policies",   0, kg_h_mpc_node_add },
 };

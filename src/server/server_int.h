@@ -260,9 +260,27 @@ kg_err kg_h_mpc_reshare(kg_req *r, json_t **out);
 kg_err kg_h_mpc_repair(kg_req *r, json_t **out);
 kg_err kg_h_mpc_nodes(kg_req *r, json_t **out);
 kg_err kg_h_mpc_node_add(kg_req *r, json_t **out);
+/* handlers_mpc_import.c: POST /v1/mpc/keys/import (a trusted dealer's
+ * sealed shares relayed to the nodes). The parsed body (sealed[i] is the
+ * share of ids[i], ids ascending); parse checks everything (untrusted) and
+ * frees what it made on error; free releases the shares. */
+typedef struct {
+    kg_mpc_group_id g;
+    bool taproot;
+    unsigned t;
+    size_t n;
+    uint16_t ids[KG_MPC_FROST_MAX_PARTICIPANTS];
+    kg_mpc_point vss[KG_MPC_FROST_MAX_PARTICIPANTS];
+    uint8_t dealer_box[32];
+    kg_bytes sealed[KG_MPC_FROST_MAX_PARTICIPANTS];
+} kg_server_mpc_import;
+kg_err kg_server_mpc_import_parse(kg_server_mpc_import *q, const json_t *body) KG_WARN_UNUSED;
+void kg_server_mpc_import_free(kg_server_mpc_import *q);
+kg_err kg_h_mpc_key_import(kg_req *r, json_t **out);
 /* handlers_mpc.c helpers shared with handlers_mpc_ops.c. */
 kg_err kg_server_mpc_unavailable(kg_req *r, json_t **out);
 kg_err kg_server_mpc_authorize_key(kg_req *r, const char *action) KG_WARN_UNUSED;
+kg_err kg_server_mpc_authorize_create(kg_req *r) KG_WARN_UNUSED;
 kg_err kg_server_mpc_key_document(json_t **out, const kg_mpc_key *k) KG_WARN_UNUSED;
 
 kg_err kg_h_wallet_create(kg_req *r, json_t **out);
@@ -273,5 +291,22 @@ kg_err kg_h_wallet_sign_message(kg_req *r, json_t **out);
 kg_err kg_h_wallet_sign_typed_data(kg_req *r, json_t **out);
 kg_err kg_h_wallet_sign_transaction(kg_req *r, json_t **out);
 kg_err kg_h_wallet_psbt_sign(kg_req *r, json_t **out);
+/* handlers_wallets_tx.c: *spk = the scriptPubKey of input i's witness UTXO
+ * (false when it has none, or a script of 253 bytes or more). */
+#include <kashguard/chain/psbt.h>
+bool kg_psbt_witness_spk(const uint8_t **spk, size_t *len, const kg_chain_psbt *p, size_t i);
+
+/* chain_url.c: may the server call this chain node URL (MPC wallet sends)?
+ * The chain_rpc_allow prefixes, or loopback only in --dev. A URL from a
+ * request otherwise lets any token holder make the server reach any host. */
+kg_err kg_server_chain_url_check(const kg_server *srv, const char *url) KG_WARN_UNUSED;
+
+/* Wallets on MPC keys (handlers_mpc_wallet.c): Bitcoin P2TR (BIP86) on a
+ * frost-secp256k1-tr key, Solana on a frost-ed25519 key, signed through the
+ * networked signer (kg_mpc_coordinator_signer_new). */
+kg_err kg_h_mpc_address(kg_req *r, json_t **out);
+kg_err kg_h_mpc_psbt(kg_req *r, json_t **out);
+kg_err kg_h_mpc_btc_send(kg_req *r, json_t **out);
+kg_err kg_h_mpc_sol_transfer(kg_req *r, json_t **out);
 
 #endif

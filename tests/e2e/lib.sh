@@ -37,17 +37,20 @@ trap cleanup EXIT
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# start_server DATA_DIR: sets PORT, KASHGUARD_ADDR, KASHGUARD_TOKEN.
+# start_server DATA_DIR [EXTRA SERVER ARGS...]: a dev server on a free port
+# (waits up to 60 s); sets PORT, KASHGUARD_ADDR, KASHGUARD_TOKEN, SERVER_PID
+# and SERVER_OUT, SERVER_ERR (its output files).
 start_server() {
     local data=$1 try i
+    shift
     for try in 1 2 3 4 5; do
         PORT=$((20000 + RANDOM % 40000))
         port_busy "$PORT" && continue
-        "$KG" server --dev --data "$data" --listen "127.0.0.1:$PORT" \
-            >"$TMP/server-$PORT.out" 2>"$TMP/server-$PORT.err" &
+        SERVER_OUT=$TMP/server-$PORT.out SERVER_ERR=$TMP/server-$PORT.err
+        "$KG" server --dev --data "$data" --listen "127.0.0.1:$PORT" "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" &
         SERVER_PID=$!
         export KASHGUARD_ADDR="http://127.0.0.1:$PORT"
-        for i in $(seq 1 300); do
+        for i in $(seq 1 600); do
             kill -0 "$SERVER_PID" 2>/dev/null || break
             if [ -s "$data/root.token" ] && "$KG" status >/dev/null 2>&1; then
                 KASHGUARD_TOKEN=$(cat "$data/root.token")
@@ -59,7 +62,7 @@ start_server() {
         stop_server
     done
     cat "$TMP"/server-*.err >&2
-    fail "the dev server did not come up"
+    fail "the dev server ($*) did not come up"
 }
 
 run() {

@@ -9,66 +9,22 @@
 #   equivocate  its DKG confirmation carries another signed round-1
 #               broadcast -> the echo check proves the equivocation
 #   bad-result  it reports a wrong group key          -> the coordinator names it
-#   bad-sig-share  a wrong signature share            -> aggregation names it
+#   bad-sig-share  a wrong signature share            -> aggregation names it;
+#               a wrong BIP 445 psig (frost-secp256k1-tr) -> the coordinator
+#               names it (the preprocessed path and failover mid-session are
+#               in test_mpc_tr_net.c)
 # For each DKG mode: `mpc keygen` exits non-zero, the message names the
 # culprit, no key record is written, no node holds a share of the key id
 # (a sign with a record of that id fails with "no key" from the nodes), and
 # an honest DKG afterwards works (signature checked with OpenSSL).
 # Also: the production binary contains none of the cheating code.
 . "$(dirname "$0")/lib.sh"
-command -v openssl >/dev/null || { echo "skip: openssl is not installed" >&2; exit 77; }
-command -v xxd >/dev/null || { echo "skip: xxd is not installed" >&2; exit 77; }
+. "$(dirname "$0")/mpc_lib.sh"
 EVIL=${KG_BUILD_DIR:-$(dirname "$KG")}/kashguard-evil
 [ -x "$EVIL" ] || { echo "skip: $EVIL was not built (-DKG_EVIL_NODE=ON)" >&2; exit 77; }
 
-declare -A NODE_PID NODE_PORT
-node_cleanup() {
-    for i in "${!NODE_PID[@]}"; do kill -KILL "${NODE_PID[$i]}" 2>/dev/null; wait "${NODE_PID[$i]}" 2>/dev/null; done
-    cleanup
-}
-trap node_cleanup EXIT
-
-D=$TMP/mpc
-stop_node() {
-    [ -n "${NODE_PID[$1]:-}" ] || return 0
-    kill -TERM "${NODE_PID[$1]}" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "${NODE_PID[$1]}" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "${NODE_PID[$1]}" 2>/dev/null; wait "${NODE_PID[$1]}" 2>/dev/null
-    unset "NODE_PID[$1]"
-}
 start_node() { # start_node ID [EVIL_MODE]: the evil binary when a mode is given
-    local id=$1 mode=${2:-} bin=$KG try
-    [ -n "$mode" ] && bin=$EVIL
-    stop_node "$id"
-    for try in 1 2 3 4 5 6 7 8; do
-        local port=${NODE_PORT[$id]:-$((20000 + RANDOM % 40000))}
-        port_busy "$port" && { [ -n "${NODE_PORT[$id]:-}" ] && sleep 0.2; continue; }
-        : >"$TMP/node$id.err"
-        KG_MPC_EVIL=$mode "$bin" mpc-node --data "$TMP/node$id" --listen "127.0.0.1:$port" --ca "$D/ca.pem" \
-            --cert "$TMP/node$id/node.pem" --key "$TMP/node$id/node.key" --id "$id" \
-            >>"$TMP/node$id.out" 2>>"$TMP/node$id.err" &
-        NODE_PID[$id]=$!
-        local i
-        for i in $(seq 1 100); do
-            kill -0 "${NODE_PID[$id]}" 2>/dev/null || break
-            if grep -q "listening" "$TMP/node$id.err" 2>/dev/null && port_busy "$port"; then
-                NODE_PORT[$id]=$port
-                return 0
-            fi
-            sleep 0.1
-        done
-        kill -KILL "${NODE_PID[$id]}" 2>/dev/null; wait "${NODE_PID[$id]}" 2>/dev/null
-    done
-    cat "$TMP/node$id.err" >&2
-    fail "node $id did not come up"
-}
-
-verify_sig() { # verify_sig PUB_B64 MSG_FILE SIG_B64
-    { printf '302a300506032b6570032100' | xxd -r -p; printf '%s' "$1" | base64 -d; } >"$TMP/pub.der"
-    openssl pkey -pubin -inform DER -in "$TMP/pub.der" -out "$TMP/pub.pem" 2>"$TMP/err" || fail "bad public key"
-    printf '%s' "$3" | base64 -d >"$TMP/sig.bin"
-    openssl pkeyutl -verify -pubin -inkey "$TMP/pub.pem" -rawin -in "$2" -sigfile "$TMP/sig.bin" \
-        >"$TMP/vout" 2>"$TMP/verr" || fail "OpenSSL rejects the signature"
+    if [ -n "${2:-}" ]; then KG_MPC_EVIL=$2 MPC_NODE_BIN=$EVIL mpc_start_node "$1"; else mpc_start_node "$1"; fi
 }
 
 keygen() { "$KG" mpc keygen --ca-dir "$D" --nodes "$NODES" --threshold 2 --scheme frost-ed25519 --json \
@@ -108,12 +64,12 @@ step "ca-init, three nodes, an honest 2-of-3 key"
 run 0 "$KG" mpc ca-init --dir "$D"
 for i in 1 2 3; do run 0 "$KG" mpc node-cert --ca-dir "$D" --id "$i" --out "$TMP/node$i"; done
 for i in 1 2 3; do start_node "$i"; done
-NODES="1@127.0.0.1:${NODE_PORT[1]},2@127.0.0.1:${NODE_PORT[2]},3@127.0.0.1:${NODE_PORT[3]}"
+NODES="$(mpc_addr 1),$(mpc_addr 2),$(mpc_addr 3)"
 keygen || fail "honest keygen failed: $(cat "$TMP/err")"
 HONEST=$(jq -r .key_id "$TMP/out"); HPUB=$(jq -r .public_key "$TMP/out")
 printf 'pay 1 BTC to bob\n' >"$TMP/msg"
 run 0 "$KG" mpc sign --ca-dir "$D" --key "$HONEST" --message "@$TMP/msg"
-verify_sig "$HPUB" "$TMP/msg" "$(cat "$TMP/out")"
+ed25519_verify "$HPUB" "$TMP/msg" "$(cat "$TMP/out")"
 
 step "the evil binary with no known mode is honest"
 start_node 2 none
@@ -146,14 +102,25 @@ start_node 2 bad-sig-share
 "$KG" mpc sign --ca-dir "$D" --key "$HONEST" --message "@$TMP/msg" >"$TMP/out" 2>"$TMP/err" \
     && fail "a wrong signature share was accepted"
 grep -q "invalid signature shares from node(s) 2" "$TMP/err" || fail "node 2 not named: $(cat "$TMP/err")"
+
+step "bad-sig-share (node 2) with a frost-secp256k1-tr key: its BIP 445 psig is refused, node 2 named"
+"$KG" mpc keygen --ca-dir "$D" --nodes "$NODES" --threshold 2 --scheme frost-secp256k1-tr --json \
+    >"$TMP/out" 2>"$TMP/err" || fail "taproot keygen failed: $(cat "$TMP/err")"
+KTR=$(jq -r .key_id "$TMP/out")
+for t in "" --taproot; do
+    "$KG" mpc sign --ca-dir "$D" --key "$KTR" --message "@$TMP/msg" $t >"$TMP/out" 2>"$TMP/err" \
+        && fail "a wrong BIP 445 partial signature was accepted ($t)"
+    grep -q "invalid BIP 445 partial signatures from node(s) 2" "$TMP/err" || fail "node 2 not named: $(cat "$TMP/err")"
+done
 start_node 2
+run 0 "$KG" mpc sign --ca-dir "$D" --key "$KTR" --message "@$TMP/msg" --taproot
 
 step "after all that, honest nodes make and use a new key"
 keygen || fail "honest keygen failed: $(cat "$TMP/err")"
 K2=$(jq -r .key_id "$TMP/out"); P2=$(jq -r .public_key "$TMP/out")
 run 0 "$KG" mpc sign --ca-dir "$D" --key "$K2" --message "@$TMP/msg"
-verify_sig "$P2" "$TMP/msg" "$(cat "$TMP/out")"
+ed25519_verify "$P2" "$TMP/msg" "$(cat "$TMP/out")"
 run 0 "$KG" mpc sign --ca-dir "$D" --key "$HONEST" --message "@$TMP/msg"
-verify_sig "$HPUB" "$TMP/msg" "$(cat "$TMP/out")"
+ed25519_verify "$HPUB" "$TMP/msg" "$(cat "$TMP/out")"
 
 echo "PASS"

@@ -15,16 +15,8 @@
 #     registered nodes are still there, the restarted node is up again and
 #     signing works.
 . "$(dirname "$0")/lib.sh"
-command -v openssl >/dev/null || { echo "skip: openssl is not installed" >&2; exit 77; }
-command -v xxd >/dev/null || { echo "skip: xxd is not installed" >&2; exit 77; }
+. "$(dirname "$0")/mpc_lib.sh"
 cd "$TMP" || exit 1
-
-declare -A NODE_PID NODE_PORT
-node_cleanup() {
-    for i in "${!NODE_PID[@]}"; do kill -KILL "${NODE_PID[$i]}" 2>/dev/null; wait "${NODE_PID[$i]}" 2>/dev/null; done
-    cleanup
-}
-trap node_cleanup EXIT
 
 for try in 1 2 3 4 5; do PORT=$((20000 + RANDOM % 40000)); port_busy "$PORT" || break; done
 export KASHGUARD_ADDR="http://127.0.0.1:$PORT"
@@ -49,42 +41,16 @@ start_prod() {
 }
 unseal() { for i in "$@"; do run 0 "$KG" operator unseal < "share$i"; done; }
 
-# register_and_start ID: pick a free port, register the node at it, start it.
-register_and_start() {
-    local id=$1 try port i
-    for try in 1 2 3 4 5 6; do
-        port=${NODE_PORT[$id]:-$((20000 + RANDOM % 40000))}
-        port_busy "$port" && { unset "NODE_PORT[$id]"; continue; }
-        if [ -z "${NODE_PORT[$id]:-}" ]; then
-            run 0 "$KG" mpc node add --id "$id" --node-addr "127.0.0.1:$port" --dir "$TMP/node$id"
-        fi
-        "$KG" mpc-node --data "$TMP/node$id" --listen "127.0.0.1:$port" --ca "$TMP/node$id/ca.pem" \
-            --cert "$TMP/node$id/node.pem" --key "$TMP/node$id/node.key" --id "$id" \
-            >>"$TMP/node$id.out" 2>>"$TMP/node$id.err" &
-        NODE_PID[$id]=$!
-        for i in $(seq 1 100); do
-            kill -0 "${NODE_PID[$id]}" 2>/dev/null || break
-            if grep -q "listening" "$TMP/node$id.err" 2>/dev/null && port_busy "$port"; then
-                NODE_PORT[$id]=$port
-                return 0
-            fi
-            sleep 0.1
-        done
-        kill -KILL "${NODE_PID[$id]}" 2>/dev/null; wait "${NODE_PID[$id]}" 2>/dev/null
-        unset "NODE_PORT[$id]"
-    done
-    cat "$TMP/node$id.err" >&2
-    fail "node $id did not come up"
+# register_and_start ID: the node with the CA its registration returned;
+# before it listens on a port the server has not got for it, `mpc node add`
+# registers it there (certificate from its CSR).
+declare -A REG_PORT
+mpc_before_start() {
+    [ "${REG_PORT[$1]:-}" = "$2" ] && return 0
+    run 0 "$KG" mpc node add --id "$1" --node-addr "127.0.0.1:$2" --dir "$TMP/node$1"
+    REG_PORT[$1]=$2
 }
-
-verify_sig() { # verify_sig PUB_B64 MSG_FILE SIG_B64
-    { printf '302a300506032b6570032100' | xxd -r -p; printf '%s' "$1" | base64 -d; } >"$TMP/pub.der"
-    openssl pkey -pubin -inform DER -in "$TMP/pub.der" -out "$TMP/pub.pem" 2>"$TMP/err" || fail "bad public key"
-    printf '%s' "$3" | base64 -d >"$TMP/sig.bin"
-    [ "$(stat -c %s "$TMP/sig.bin")" -eq 64 ] || fail "signature is not 64 bytes"
-    openssl pkeyutl -verify -pubin -inkey "$TMP/pub.pem" -rawin -in "$2" -sigfile "$TMP/sig.bin" \
-        >"$TMP/out" 2>"$TMP/err" || fail "OpenSSL rejects the signature"
-}
+register_and_start() { MPC_NODE_CA=$TMP/node$1/ca.pem mpc_start_node "$1"; }
 status_field() { # status_field ID FIELD (from the last `mpc status --json` in $TMP/out)
     jq -r --argjson id "$1" ".nodes[] | select(.id == \$id) | .$2" "$TMP/out"
 }
@@ -150,13 +116,13 @@ PUB=$(jq -r .public_key "$TMP/out")
 [ "$(jq -r '.threshold, .parties' "$TMP/out" | tr '\n' ' ')" = "2 3 " ] || fail "keygen: $(cat "$TMP/out")"
 printf 'production MPC payment\n' >msg
 run 0 "$KG" mpc sign --key "$KEY" --message @msg
-verify_sig "$PUB" msg "$(cat "$TMP/out")"
+ed25519_verify "$PUB" msg "$(cat "$TMP/out")"
 run 0 "$KG" mpc status --json
 [ "$(status_field 1 shares)" = 1 ] || fail "node 1 does not report its share: $(cat "$TMP/out")"
 expect_err bad_input "$KG" mpc keygen --threshold 2 --parties 4
 
 step "kill node 3: status shows it down with a reason; 2 of 3 still sign"
-kill -KILL "${NODE_PID[3]}"; wait "${NODE_PID[3]}" 2>/dev/null; unset "NODE_PID[3]"
+mpc_kill_node 3
 run 0 "$KG" mpc status --json
 [ "$(status_field 3 up)" = false ] || fail "node 3 is not down: $(cat "$TMP/out")"
 [ -n "$(status_field 3 error | grep -v '^null$')" ] || fail "node 3 down without a reason: $(cat "$TMP/out")"
@@ -165,7 +131,7 @@ run 0 "$KG" mpc status
 grep -q "2 of 3 nodes up" "$TMP/out" || fail "status text: $(cat "$TMP/out")"
 printf 'with a node down' >msg2
 run 0 "$KG" mpc sign --key "$KEY" --message @msg2
-verify_sig "$PUB" msg2 "$(cat "$TMP/out")"
+ed25519_verify "$PUB" msg2 "$(cat "$TMP/out")"
 
 step "restart the server: keys and registered nodes survive"
 stop_server
@@ -180,6 +146,6 @@ run 0 "$KG" mpc status --json
 [ "$(http GET "/v1/mpc/keys/$KEY")" = 200 ] && [ "$(jq -r .public_key "$TMP/body")" = "$PUB" ] || fail "key lost: $(cat "$TMP/body")"
 printf 'after the restart' >msg3
 run 0 "$KG" mpc sign --key "$KEY" --message @msg3 --json
-verify_sig "$PUB" msg3 "$(jq -r .signature "$TMP/out")"
+ed25519_verify "$PUB" msg3 "$(jq -r .signature "$TMP/out")"
 grep -q '"action":"manage-policies","method":"POST","path":"/v1/mpc/nodes"' "$TMP/data/audit.log" || fail "registration not audited"
 echo "PASS: production MPC coordinator: node-init/node add, keygen/sign over REST, status, restart"

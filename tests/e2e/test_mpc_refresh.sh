@@ -14,55 +14,14 @@
 #   reshare -> 2-of-3 on 3,4,5: nodes 1 and 2 deleted their shares.
 #   A frost-secp256k1 key refreshed. Bad input leaves the record unchanged.
 . "$(dirname "$0")/lib.sh"
-command -v openssl >/dev/null || { echo "skip: openssl is not installed" >&2; exit 77; }
-command -v xxd >/dev/null || { echo "skip: xxd is not installed" >&2; exit 77; }
+. "$(dirname "$0")/mpc_lib.sh"
 
-declare -A NODE_PID NODE_PORT
-node_cleanup() {
-    for i in "${!NODE_PID[@]}"; do kill -KILL "${NODE_PID[$i]}" 2>/dev/null; wait "${NODE_PID[$i]}" 2>/dev/null; done
-    cleanup
-}
-trap node_cleanup EXIT
-
-D=$TMP/mpc
-start_node() { # start_node ID [DATA_DIR]: on a free port; waits for "listening"
-    local id=$1 data=${2:-$TMP/node$1} try i port
-    : >"$TMP/node$id.err"
-    for try in 1 2 3 4 5 6 7 8; do
-        port=$((20000 + RANDOM % 40000))
-        port_busy "$port" && continue
-        "$KG" mpc-node --data "$data" --listen "127.0.0.1:$port" --ca "$D/ca.pem" \
-            --cert "$TMP/node$id/node.pem" --key "$TMP/node$id/node.key" --id "$id" \
-            >>"$TMP/node$id.out" 2>>"$TMP/node$id.err" &
-        NODE_PID[$id]=$!
-        for i in $(seq 1 100); do
-            kill -0 "${NODE_PID[$id]}" 2>/dev/null || break
-            if grep -q "listening" "$TMP/node$id.err" 2>/dev/null && port_busy "$port"; then
-                NODE_PORT[$id]=$port
-                return 0
-            fi
-            sleep 0.1
-        done
-        kill -KILL "${NODE_PID[$id]}" 2>/dev/null; wait "${NODE_PID[$id]}" 2>/dev/null
-    done
-    cat "$TMP/node$id.err" >&2
-    fail "node $id did not come up"
-}
-kill_node() { kill -KILL "${NODE_PID[$1]}"; wait "${NODE_PID[$1]}" 2>/dev/null; unset "NODE_PID[$1]"; }
-addr() { echo "$1@127.0.0.1:${NODE_PORT[$1]}"; }
-
-pub_pem() { # pub_pem PUB_B64: $TMP/pub.pem
-    { printf '302a300506032b6570032100' | xxd -r -p; printf '%s' "$1" | base64 -d; } >"$TMP/pub.der"
-    openssl pkey -pubin -inform DER -in "$TMP/pub.der" -out "$TMP/pub.pem" 2>"$TMP/err" || fail "bad public key"
-}
 sign_and_verify() { # sign_and_verify MSG_TEXT [extra args]
     local msg=$1
     shift
     printf '%s' "$msg" >"$TMP/msg"
     run 0 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg" "$@"
-    base64 -d <"$TMP/out" >"$TMP/sig.bin"
-    openssl pkeyutl -verify -pubin -inkey "$TMP/pub.pem" -rawin -in "$TMP/msg" -sigfile "$TMP/sig.bin" \
-        >/dev/null 2>&1 || fail "OpenSSL rejects the signature over '$msg'"
+    ed25519_verify "$PUB" "$TMP/msg" "$(cat "$TMP/out")"
 }
 record() { cat "$D/keys/$KEY.json"; }
 check_doc() { # check_doc EPOCH T N NODES STALE: the --json output in $TMP/out
@@ -77,85 +36,84 @@ check_doc() { # check_doc EPOCH T N NODES STALE: the --json output in $TMP/out
 step "ca-init, five node certificates, five nodes"
 run 0 "$KG" mpc ca-init --dir "$D"
 for i in 1 2 3 4 5; do run 0 "$KG" mpc node-cert --ca-dir "$D" --id "$i" --out "$TMP/node$i"; done
-for i in 1 2 3 4 5; do start_node "$i"; done
+for i in 1 2 3 4 5; do mpc_start_node "$i"; done
 
 step "keygen 2-of-3 frost-ed25519 on nodes 1..3; sign"
-run 0 "$KG" mpc keygen --ca-dir "$D" --nodes "$(addr 1),$(addr 2),$(addr 3)" --threshold 2 --json
+run 0 "$KG" mpc keygen --ca-dir "$D" --nodes "$(mpc_addr 1),$(mpc_addr 2),$(mpc_addr 3)" --threshold 2 --json
 KEY=$(jq -r .key_id "$TMP/out")
 PUB=$(jq -r .public_key "$TMP/out")
-pub_pem "$PUB"
 sign_and_verify "before the refresh"
 
 step "keep node 2's data from epoch 0"
-kill_node 2
+mpc_kill_node 2
 cp -a "$TMP/node2" "$TMP/node2-epoch0"
-start_node 2
+mpc_start_node 2
 
 step "refresh: same public key, epoch 1, nobody stale; sign again"
-run 0 "$KG" mpc refresh --ca-dir "$D" --key "$KEY" --nodes "$(addr 2)" --json
+run 0 "$KG" mpc refresh --ca-dir "$D" --key "$KEY" --nodes "$(mpc_addr 2)" --json
 check_doc 1 2 3 "1,2,3" ""
 sign_and_verify "after the refresh"
 
 step "node 2 with its epoch-0 share: its signature share is rejected, and a refresh refuses it"
-kill_node 2
-start_node 2 "$TMP/node2-epoch0"
+mpc_kill_node 2
+MPC_NODE_DATA=$TMP/node2-epoch0 mpc_start_node 2
 printf 'old share' >"$TMP/msg"
-run 2 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg" --nodes "$(addr 2)"
+run 2 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg" --nodes "$(mpc_addr 2)"
 grep -q "invalid signature shares from node(s) 2" "$TMP/err" || fail "the old share was not named"
 BEFORE=$(record)
 run 2 "$KG" mpc refresh --ca-dir "$D" --key "$KEY"
 grep -q "node 2: key $KEY is at epoch 0 on this node, not 1" "$TMP/err" || fail "no epoch error naming node 2"
 [ "$(record)" = "$BEFORE" ] || fail "a failed refresh changed the record"
-kill_node 2
-start_node 2
-sign_and_verify "node 2 back at epoch 1" --nodes "$(addr 2)"
+mpc_kill_node 2
+mpc_start_node 2
+sign_and_verify "node 2 back at epoch 1" --nodes "$(mpc_addr 2)"
 
 step "kill -9 node 3; refresh with nodes 1 and 2: node 3 is stale; 1+2 sign"
-kill_node 3
+mpc_kill_node 3
 run 0 "$KG" mpc refresh --ca-dir "$D" --key "$KEY" --json
 check_doc 2 2 3 "1,2,3" "3"
 sign_and_verify "node 3 is stale"
 
 step "restart node 3: still stale, so it is not used for signing; repair it"
-start_node 3
-kill_node 1
-run 2 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg" --nodes "$(addr 3)"
+mpc_start_node 3
+mpc_kill_node 1
+run 2 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg" --nodes "$(mpc_addr 3)"
 grep -q "only 1 of the 2 nodes needed" "$TMP/err" || fail "a stale node was used for signing"
-start_node 1
-run 0 "$KG" mpc repair --ca-dir "$D" --key "$KEY" --node 3 --nodes "$(addr 1)" --json
+mpc_start_node 1
+run 0 "$KG" mpc repair --ca-dir "$D" --key "$KEY" --node 3 --nodes "$(mpc_addr 1)" --json
 check_doc 2 2 3 "1,2,3" ""
 
 step "kill node 1: the repaired node 3 signs with node 2"
-kill_node 1
+mpc_kill_node 1
 sign_and_verify "repaired node 3 signs"
-start_node 1
+mpc_start_node 1
 
 step "reshare 2-of-3 -> 3-of-5 on nodes 1..5; same key; three sign"
 cp "$D/keys/$KEY.json" "$TMP/record-3of5-before.json"
 run 0 "$KG" mpc reshare --ca-dir "$D" --key "$KEY" --threshold 3 --parties 1,2,3,4,5 \
-    --nodes "$(addr 1),$(addr 4),$(addr 5)" --json
+    --nodes "$(mpc_addr 1),$(mpc_addr 4),$(mpc_addr 5)" --json
 check_doc 3 3 5 "1,2,3,4,5" ""
 sign_and_verify "3-of-5 with all up"
-kill_node 4
-kill_node 5
+mpc_kill_node 4
+mpc_kill_node 5
 sign_and_verify "3-of-5 with 1, 2, 3"
 
 step "two live nodes of a 3-of-5 key fail cleanly"
-kill_node 3
+mpc_kill_node 3
 run 2 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg"
 grep -q "only 2 of the 3 nodes needed" "$TMP/err" || fail "the error does not count the reachable nodes"
-for i in 3 4 5; do start_node "$i"; done
+for i in 3 4 5; do mpc_start_node "$i"; done
 
 step "reshare 3-of-5 -> 2-of-3 on nodes 3, 4, 5; nodes 1 and 2 deleted their shares"
 cp "$D/keys/$KEY.json" "$TMP/record-3of5.json"
 run 0 "$KG" mpc reshare --ca-dir "$D" --key "$KEY" --threshold 2 --parties 5,3,4 \
-    --nodes "$(addr 3),$(addr 4),$(addr 5)" --json
+    --nodes "$(mpc_addr 3),$(mpc_addr 4),$(mpc_addr 5)" --json
 check_doc 4 2 3 "3,4,5" ""
 sign_and_verify "2-of-3 on 3, 4, 5"
-kill_node 4
+mpc_kill_node 4
 sign_and_verify "2-of-3 with 3 and 5"
-start_node 4
-run 0 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg" --nodes "$(addr 4)"
+mpc_start_node 4
+run 0 "$KG" mpc sign --ca-dir "$D" --key "$KEY" --message "@$TMP/msg" --nodes "$(mpc_addr 4)"
 # A coordinator that still believes nodes 1 and 2 hold the key (the old
 # record cut down to them) gets "no key" from both.
 cp -a "$D" "$TMP/mpc-old"
@@ -179,7 +137,7 @@ grep -q "node 1 holds no share of key $KEY" "$TMP/err" || fail "repair of a non-
 sign_and_verify "still signs after the bad input"
 
 step "a frost-secp256k1 key refreshed"
-run 0 "$KG" mpc keygen --ca-dir "$D" --nodes "$(addr 1),$(addr 2),$(addr 3)" --threshold 2 \
+run 0 "$KG" mpc keygen --ca-dir "$D" --nodes "$(mpc_addr 1),$(mpc_addr 2),$(mpc_addr 3)" --threshold 2 \
     --scheme frost-secp256k1 --json
 KEY=$(jq -r .key_id "$TMP/out")
 PUB=$(jq -r .public_key "$TMP/out")

@@ -12,44 +12,11 @@
 # reshare and repair keep the group key. Without --mpc-nodes the routes
 # answer 503.
 . "$(dirname "$0")/lib.sh"
-command -v openssl >/dev/null || { echo "skip: openssl is not installed" >&2; exit 77; }
-command -v xxd >/dev/null || { echo "skip: xxd is not installed" >&2; exit 77; }
+. "$(dirname "$0")/mpc_lib.sh"
 
 DATA=$TMP/data
 
-start_mpc_server() { # start_mpc_server DATA_DIR NODES
-    local data=$1 nodes=$2 try i
-    for try in 1 2 3 4 5; do
-        PORT=$((20000 + RANDOM % 40000))
-        port_busy "$PORT" && continue
-        "$KG" server --dev --data "$data" --listen "127.0.0.1:$PORT" --mpc-nodes "$nodes" \
-            >"$TMP/server-$PORT.out" 2>"$TMP/server-$PORT.err" &
-        SERVER_PID=$!
-        export KASHGUARD_ADDR="http://127.0.0.1:$PORT"
-        for i in $(seq 1 600); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            if [ -s "$data/root.token" ] && "$KG" status >/dev/null 2>&1; then
-                KASHGUARD_TOKEN=$(cat "$data/root.token")
-                export KASHGUARD_TOKEN
-                SERVER_OUT=$TMP/server-$PORT.out
-                return 0
-            fi
-            sleep 0.1
-        done
-        stop_server
-    done
-    cat "$TMP"/server-*.err >&2
-    fail "the dev server did not come up"
-}
 
-verify_sig() { # verify_sig PUB_B64 MSG_FILE SIG_B64
-    { printf '302a300506032b6570032100' | xxd -r -p; printf '%s' "$1" | base64 -d; } >"$TMP/pub.der"
-    openssl pkey -pubin -inform DER -in "$TMP/pub.der" -out "$TMP/pub.pem" 2>"$TMP/err" || fail "bad public key"
-    printf '%s' "$3" | base64 -d >"$TMP/sig.bin"
-    [ "$(stat -c %s "$TMP/sig.bin")" -eq 64 ] || fail "signature is not 64 bytes"
-    openssl pkeyutl -verify -pubin -inkey "$TMP/pub.pem" -rawin -in "$2" -sigfile "$TMP/sig.bin" \
-        >"$TMP/out" 2>"$TMP/err" || fail "OpenSSL rejects the signature"
-}
 
 sign_msg() { # sign_msg KEY MSG_FILE: prints the signature
     printf '{"message":"%s"}' "$(base64 -w0 <"$2")" >"$TMP/sign.json"
@@ -62,7 +29,7 @@ sign_msg() { # sign_msg KEY MSG_FILE: prints the signature
 nodes_running() { pgrep -f -- "--data $DATA/mpc/node" | wc -l; }
 
 step "dev server with three MPC nodes"
-start_mpc_server "$DATA" 3
+mpc_start_dev_server "$DATA" 3
 for i in 1 2 3; do
     grep -q "node $i: *127.0.0.1:[0-9]" "$SERVER_OUT" || fail "node $i missing from the banner: $(cat "$SERVER_OUT")"
     [ -s "$DATA/mpc/nodes/$i.pub" ] || fail "node $i is not enrolled"
@@ -87,7 +54,7 @@ assert_http 400 bad_input GET "/v1/mpc/keys/%2E%2E"
 
 step "sign and verify with OpenSSL"
 printf 'pay 1 BTC to bob\n' >"$TMP/msg"
-verify_sig "$PUB" "$TMP/msg" "$(sign_msg "$KEY" "$TMP/msg")"
+ed25519_verify "$PUB" "$TMP/msg" "$(sign_msg "$KEY" "$TMP/msg")"
 cp "$TMP/msg" "$TMP/msg2"; printf x >>"$TMP/msg2"
 openssl pkeyutl -verify -pubin -inkey "$TMP/pub.pem" -rawin -in "$TMP/msg2" -sigfile "$TMP/sig.bin" \
     >/dev/null 2>&1 && fail "OpenSSL accepted a signature over another message"
@@ -118,7 +85,7 @@ printf '{"message":"aGk="}' >"$TMP/hi.json"
 assert_http 403 permission_denied POST "/v1/mpc/keys/$KEY/sign" "$TMP/hi.json"
 assert_http 403 permission_denied POST /v1/mpc/keys "$TMP/kg.json"
 export KASHGUARD_TOKEN=$SIGNER
-verify_sig "$PUB" "$TMP/msg" "$(sign_msg "$KEY" "$TMP/msg")"
+ed25519_verify "$PUB" "$TMP/msg" "$(sign_msg "$KEY" "$TMP/msg")"
 assert_http 403 permission_denied GET "/v1/mpc/keys/$KEY"
 export KASHGUARD_TOKEN=$ROOT
 grep -q '"action":"sign","method":"POST","path":"/v1/mpc/keys/[^"]*/sign"' "$DATA/audit.log" || fail "the signing is not audited"
@@ -126,17 +93,17 @@ grep -q '"action":"sign","method":"POST","path":"/v1/mpc/keys/[^"]*/sign"' "$DAT
 step "restart on the same data dir: same key, nodes restarted"
 stop_server
 [ "$(nodes_running)" -eq 0 ] || fail "the nodes outlived the server"
-start_mpc_server "$DATA" 3
+mpc_start_dev_server "$DATA" 3
 [ "$(nodes_running)" -eq 3 ] || fail "expected 3 node processes after the restart"
 printf 'after the restart' >"$TMP/msg3"
-verify_sig "$PUB" "$TMP/msg3" "$(sign_msg "$KEY" "$TMP/msg3")"
+ed25519_verify "$PUB" "$TMP/msg3" "$(sign_msg "$KEY" "$TMP/msg3")"
 st=$(http GET "/v1/mpc/keys/$KEY")
 [ "$(jq -r .public_key "$TMP/body")" = "$PUB" ] || fail "the key changed over the restart"
 stop_server
 [ "$(nodes_running)" -eq 0 ] || fail "the nodes outlived the server"
 
 step "the nodes do not outlive a server killed with SIGKILL"
-start_mpc_server "$DATA" 3
+mpc_start_dev_server "$DATA" 3
 [ "$(nodes_running)" -eq 3 ] || fail "expected 3 node processes"
 kill -KILL "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null
@@ -145,7 +112,7 @@ for _ in $(seq 1 50); do [ "$(nodes_running)" -eq 0 ] && break; sleep 0.1; done
 [ "$(nodes_running)" -eq 0 ] || fail "node processes outlived a SIGKILLed server"
 
 step "GET /v1/mpc/nodes and mpc status: three dev nodes up, holding the share"
-start_mpc_server "$DATA" 3
+mpc_start_dev_server "$DATA" 3
 [ "$(http GET /v1/mpc/nodes)" = 200 ] || fail "nodes: $(cat "$TMP/body")"
 [ "$(jq '[.nodes[] | select(.up and .shares >= 1)] | length' "$TMP/body")" = 3 ] || fail "nodes: $(cat "$TMP/body")"
 [ "$(jq -r '[.nodes[].id] | join(",")' "$TMP/body")" = "1,2,3" ] || fail "node ids: $(cat "$TMP/body")"
@@ -158,7 +125,7 @@ KEY2=$(jq -r .key_id "$TMP/out")
 PUB2=$(jq -r .public_key "$TMP/out")
 [ "$(jq -r .parties "$TMP/out")" = 3 ] || fail "default parties: $(cat "$TMP/out")"
 run 0 "$KG" mpc sign --key "$KEY2" --message @"$TMP/msg"
-verify_sig "$PUB2" "$TMP/msg" "$(cat "$TMP/out")"
+ed25519_verify "$PUB2" "$TMP/msg" "$(cat "$TMP/out")"
 expect_err not_found "$KG" mpc sign --key mpc-nope --message hi
 
 step "maintenance routes: input checks and policy (action rotate)"
@@ -184,12 +151,12 @@ LPUB=$(jq -r .public_key "$TMP/out")
 [ -s "$DATA/mpc/keys/$LEGACY.json" ] || fail "the standalone keygen wrote no key file"
 [ "$(http GET "/v1/mpc/keys/$LEGACY")" = 404 ] || fail "the file key is visible before the migration"
 stop_server
-start_mpc_server "$DATA" 3
+mpc_start_dev_server "$DATA" 3
 [ -e "$DATA/mpc/keys/$LEGACY.json" ] && fail "the key file was not renamed"
 [ -s "$DATA/mpc/keys/$LEGACY.json.migrated" ] || fail "no .migrated file"
 [ "$(http GET "/v1/mpc/keys/$LEGACY")" = 200 ] && [ "$(jq -r .public_key "$TMP/body")" = "$LPUB" ] ||
     fail "migrated key: $(cat "$TMP/body")"
-verify_sig "$LPUB" "$TMP/msg" "$(sign_msg "$LEGACY" "$TMP/msg")"
+ed25519_verify "$LPUB" "$TMP/msg" "$(sign_msg "$LEGACY" "$TMP/msg")"
 
 step "refresh, concurrent refreshes, repair and reshare (epoch moves, same key)"
 http POST "/v1/mpc/keys/$KEY2/refresh" "$TMP/empty.json" >/dev/null
@@ -201,7 +168,7 @@ fi
 [ "$(jq -r .epoch "$TMP/body")" = 1 ] && [ "$(jq -r .public_key "$TMP/body")" = "$PUB2" ] ||
     fail "refresh: $(cat "$TMP/body")"
 [ "$(jq -c .stale "$TMP/body")" = "[]" ] || fail "refresh with all nodes up left stale holders: $(cat "$TMP/body")"
-verify_sig "$PUB2" "$TMP/msg" "$(sign_msg "$KEY2" "$TMP/msg")"
+ed25519_verify "$PUB2" "$TMP/msg" "$(sign_msg "$KEY2" "$TMP/msg")"
 PIDS=()
 for j in a b; do
     curl -s -o "$TMP/r-$j" -w '%{http_code}' -X POST -H "Authorization: Bearer $KASHGUARD_TOKEN" \
@@ -215,16 +182,16 @@ E_A=$(jq -r .epoch "$TMP/r-a"); E_B=$(jq -r .epoch "$TMP/r-b")
 [ "$(http GET "/v1/mpc/keys/$KEY2")" = 200 ] && [ "$(jq -r .epoch "$TMP/body")" = 3 ] || fail "stored epoch: $(cat "$TMP/body")"
 printf '{"node":2}' >"$TMP/rp.json"
 [ "$(http POST "/v1/mpc/keys/$KEY2/repair" "$TMP/rp.json")" = 200 ] || fail "repair: $(cat "$TMP/body")"
-verify_sig "$PUB2" "$TMP/msg" "$(sign_msg "$KEY2" "$TMP/msg")"
+ed25519_verify "$PUB2" "$TMP/msg" "$(sign_msg "$KEY2" "$TMP/msg")"
 printf '{"threshold":3,"parties":[1,2,3]}' >"$TMP/rs.json"
 [ "$(http POST "/v1/mpc/keys/$KEY2/reshare" "$TMP/rs.json")" = 200 ] || fail "reshare: $(cat "$TMP/body")"
 [ "$(jq -r '.threshold, .public_key' "$TMP/body" | paste -sd' ')" = "3 $PUB2" ] || fail "reshare: $(cat "$TMP/body")"
-verify_sig "$PUB2" "$TMP/msg" "$(sign_msg "$KEY2" "$TMP/msg")"
+ed25519_verify "$PUB2" "$TMP/msg" "$(sign_msg "$KEY2" "$TMP/msg")"
 grep -q '"action":"rotate","method":"POST","path":"/v1/mpc/keys/[^"]*/refresh"' "$DATA/audit.log" || fail "refresh not audited"
 stop_server
 
 step "without --mpc-nodes: 503"
-start_mpc_server "$TMP/plain" 0
+mpc_start_dev_server "$TMP/plain" 0
 printf '{"threshold":2}' >"$TMP/kg0.json"
 [ "$(http POST /v1/mpc/keys "$TMP/kg0.json")" = 503 ] || fail "expected 503: $(cat "$TMP/body")"
 grep -q -- "--mpc-nodes" "$TMP/body" || fail "the 503 does not say how to start nodes"

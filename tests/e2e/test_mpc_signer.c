@@ -19,16 +19,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <secp256k1.h>
@@ -43,92 +36,18 @@
 #include "kashguard/mpc/node.h"
 #include "kashguard/signer.h"
 
-extern char **environ;
+#include "../mpc/mpc_nodes.h"
+#include "../mpc/bip340_check.h"
 
 #define N 3
-static char dir[256];
-static pid_t pid[N + 1];
-static kg_mpc_coordinator *co;
+static mpc_nodes M; /* the nodes, their CA and the coordinator M.co */
 static kg_mpc_key ktr, ked; /* frost-secp256k1-tr and frost-ed25519, 2-of-3 */
 static secp256k1_context *ctx;
-
-static pid_t spawn(char *const *argv, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    pid_t p = -1;
-    if (posix_spawn_file_actions_init(&fa) != 0) return -1;
-    if (posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600) == 0 &&
-        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600) == 0 &&
-        posix_spawn(&p, argv[0], &fa, NULL, argv, environ) != 0)
-        p = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return p;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
-static bool log_has(const char *path, const char *needle)
-{
-    char buf[4096];
-    FILE *f = fopen(path, "r");
-    if (!f) return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
-}
-
-/* Start node id (bounded wait for "listening"); 0 on success. */
-static int node_start(int id)
-{
-    char data[300], ca[300], cert[320], key[320], listen[64], ids[8], log[320];
-    snprintf(data, sizeof data, "%s/node%d", dir, id);
-    snprintf(ca, sizeof ca, "%s/ca/ca.pem", dir);
-    snprintf(cert, sizeof cert, "%s/node.pem", data);
-    snprintf(key, sizeof key, "%s/node.key", data);
-    snprintf(log, sizeof log, "%s/node%d.log", dir, id);
-    snprintf(ids, sizeof ids, "%d", id);
-    for (int attempt = 0; attempt < 5; attempt++) {
-        int port = free_port();
-        if (port < 0) continue;
-        snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-        unlink(log);
-        char *argv[] = {KG_BINARY, "mpc-node", "--data", data, "--listen", listen, "--ca", ca, "--cert", cert,
-                        "--key", key, "--id", ids, NULL};
-        pid[id] = spawn(argv, log);
-        for (int i = 0; pid[id] > 0 && i < 300; i++) { /* at most 30 s (sanitizer builds start slowly) */
-            if (waitpid(pid[id], NULL, WNOHANG) == pid[id]) { pid[id] = 0; break; }
-            if (log_has(log, "listening")) return kg_mpc_coordinator_set_node(co, (uint16_t)id, listen) == KG_OK ? 0 : -1;
-            usleep(100000);
-        }
-        if (pid[id] > 0) { kill(pid[id], SIGKILL); waitpid(pid[id], NULL, 0); pid[id] = 0; }
-    }
-    return -1;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int id = 1; id <= N; id++)
-        if (pid[id] > 0) { kill(pid[id], SIGTERM); waitpid(pid[id], NULL, 0); pid[id] = 0; }
-    kg_mpc_coordinator_free(co);
-    co = NULL;
-    if (dir[0]) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    mpc_nodes_free(&M);
     if (ctx) secp256k1_context_destroy(ctx);
     return 0;
 }
@@ -136,56 +55,23 @@ static int teardown(void **state)
 static int setup(void **state)
 {
     (void)state;
-    char ca[300], nd[300];
-    snprintf(dir, sizeof dir, "/tmp/kg-mpc-signer-XXXXXX");
-    if (kg_crypto_init() != KG_OK || sodium_init() < 0 || !mkdtemp(dir)) return -1;
+    if (kg_crypto_init() != KG_OK || sodium_init() < 0) return -1;
     ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    snprintf(ca, sizeof ca, "%s/ca", dir);
-    if (kg_mpc_coord_ca_init(ca) != KG_OK) return -1;
-    for (int id = 1; id <= N; id++) {
-        snprintf(nd, sizeof nd, "%s/node%d", dir, id);
-        if (kg_mpc_coord_node_enroll(ca, (uint16_t)id, nd) != KG_OK) return -1;
-    }
-    if (kg_mpc_coordinator_new(&co, ca) != KG_OK) return -1;
-    for (int id = 1; id <= N; id++)
-        if (node_start(id) != 0) { fprintf(stderr, "node %d did not start\n", id); return -1; }
+    if (mpc_nodes_init(&M, "kg-mpc-signer", N, true) != 0) return -1;
     uint16_t ids[N] = {1, 2, 3};
-    kg_err e = kg_mpc_coordinator_keygen(co, &ktr, KG_MPC_GROUP_SECP256K1, true, 2, ids, N);
-    if (e == KG_OK) e = kg_mpc_coordinator_keygen(co, &ked, KG_MPC_GROUP_ED25519, false, 2, ids, N);
+    kg_err e = kg_mpc_coordinator_keygen(M.co, &ktr, KG_MPC_GROUP_SECP256K1, true, 2, ids, N);
+    if (e == KG_OK) e = kg_mpc_coordinator_keygen(M.co, &ked, KG_MPC_GROUP_ED25519, false, 2, ids, N);
     if (e != KG_OK) fprintf(stderr, "keygen: %s\n", kg_err_detail(e));
     return e == KG_OK ? 0 : -1;
 }
 
 /* ------------------------------------------------ independent checks */
 
-/* BIP341 output key of internal x-only key x (merkle root mr or NULL),
- * computed with libsecp256k1 alone. */
-static void output_key(uint8_t out[32], const uint8_t x[32], const uint8_t *mr)
-{
-    uint8_t buf[64], t[32];
-    secp256k1_xonly_pubkey in, o;
-    secp256k1_pubkey tweaked;
-    int parity;
-    memcpy(buf, x, 32);
-    if (mr) memcpy(buf + 32, mr, 32);
-    assert_int_equal(secp256k1_tagged_sha256(ctx, t, (const uint8_t *)"TapTweak", 8, buf, mr ? 64 : 32), 1);
-    assert_int_equal(secp256k1_xonly_pubkey_parse(ctx, &in, x), 1);
-    assert_int_equal(secp256k1_xonly_pubkey_tweak_add(ctx, &tweaked, &in, t), 1);
-    assert_int_equal(secp256k1_xonly_pubkey_from_pubkey(ctx, &o, &parity, &tweaked), 1);
-    assert_int_equal(secp256k1_xonly_pubkey_serialize(ctx, out, &o), 1);
-}
-
-static bool schnorr_ok(const uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t x[32])
-{
-    secp256k1_xonly_pubkey pk;
-    return secp256k1_xonly_pubkey_parse(ctx, &pk, x) == 1 && secp256k1_schnorrsig_verify(ctx, sig, msg, len, &pk) == 1;
-}
-
 static void tr_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const kg_mpc_sign_opts *o)
 {
     uint8_t s[KG_MPC_FROST_SIG_MAX_BYTES];
     size_t sl = 0;
-    kg_err e = kg_mpc_coordinator_sign(co, s, &sl, &ktr, msg, len, o);
+    kg_err e = kg_mpc_coordinator_sign(M.co, s, &sl, &ktr, msg, len, o);
     if (e != KG_OK) fail_msg("BIP 445 sign: %s", kg_err_detail(e));
     assert_int_equal(sl, 64);
     memcpy(sig, s, 64);
@@ -204,29 +90,29 @@ static void test_taproot_sign(void **state)
     memcpy(x, pub, 32);
     kg_crypto_sha256(msg, (const uint8_t *)"pay 1 BTC to bob", 16);
     tr_sign(sig, msg, sizeof msg, NULL);
-    assert_true(schnorr_ok(sig, msg, sizeof msg, x));
+    assert_true(bip340_verify(ctx, sig, msg, sizeof msg, x));
     msg[0] ^= 1;
-    assert_false(schnorr_ok(sig, msg, sizeof msg, x));
+    assert_false(bip340_verify(ctx, sig, msg, sizeof msg, x));
     /* BIP86: the key-path-only output key */
     kg_mpc_sign_opts o = {.taproot_tweak = true};
     tr_sign(sig, msg, sizeof msg, &o);
-    output_key(out, x, NULL);
-    assert_true(schnorr_ok(sig, msg, sizeof msg, out));
-    assert_false(schnorr_ok(sig, msg, sizeof msg, x));
+    bip340_output_key(ctx, out, x, NULL);
+    assert_true(bip340_verify(ctx, sig, msg, sizeof msg, out));
+    assert_false(bip340_verify(ctx, sig, msg, sizeof msg, x));
     /* with a script tree */
     memset(mr, 0x5a, sizeof mr);
     o.has_merkle_root = true;
     memcpy(o.merkle_root, mr, 32);
     tr_sign(sig, msg, sizeof msg, &o);
-    output_key(out, x, mr);
-    assert_true(schnorr_ok(sig, msg, sizeof msg, out));
+    bip340_output_key(ctx, out, x, mr);
+    assert_true(bip340_verify(ctx, sig, msg, sizeof msg, out));
     /* BIP340 of a message that is not 32 bytes */
     tr_sign(sig, (const uint8_t *)"hello", 5, NULL);
-    assert_true(schnorr_ok(sig, (const uint8_t *)"hello", 5, x));
+    assert_true(bip340_verify(ctx, sig, (const uint8_t *)"hello", 5, x));
     /* a taproot tweak on a non-taproot key is refused */
     uint8_t s[KG_MPC_FROST_SIG_MAX_BYTES];
     size_t sl = 1;
-    assert_int_equal(kg_mpc_coordinator_sign(co, s, &sl, &ked, msg, 32, &o), KG_ERR_BAD_INPUT);
+    assert_int_equal(kg_mpc_coordinator_sign(M.co, s, &sl, &ked, msg, 32, &o), KG_ERR_BAD_INPUT);
     assert_int_equal(sl, 0);
 }
 
@@ -234,7 +120,7 @@ static void test_signer_p2tr_psbt(void **state)
 {
     (void)state;
     kg_signer *sg = NULL;
-    assert_int_equal(kg_mpc_coordinator_signer_new(&sg, co, &ktr), KG_OK);
+    assert_int_equal(kg_mpc_coordinator_signer_new(&sg, M.co, &ktr), KG_OK);
     uint8_t x[32], out[32], fp[4] = {0xf0, 0x57, 0x00, 0x01};
     kg_key_ref ref = {.key = ktr.key_id};
     kg_pubkey pk;
@@ -243,7 +129,7 @@ static void test_signer_p2tr_psbt(void **state)
     memcpy(x, pk.data, 32);
     ref.taproot = true;
     assert_int_equal(kg_signer_public_key(sg, &pk, &ref, KG_SIG_BIP340), KG_OK);
-    output_key(out, x, NULL);
+    bip340_output_key(ctx, out, x, NULL);
     assert_memory_equal(pk.data, out, 32);
 
     kg_chain_btc_spk spk;
@@ -278,8 +164,8 @@ static void test_signer_p2tr_psbt(void **state)
     assert_int_equal(tx.inputs[0].witness[0].len, 64);
     kg_chain_btc_txout spent = {100000, {spk.data, spk.len}};
     assert_int_equal(kg_chain_btc_sighash_taproot(digest, &tx, 0, &spent, 1, 0), KG_OK);
-    assert_true(schnorr_ok(tx.inputs[0].witness[0].data, digest, 32, out));
-    assert_false(schnorr_ok(tx.inputs[0].witness[0].data, digest, 32, x));
+    assert_true(bip340_verify(ctx, tx.inputs[0].witness[0].data, digest, 32, out));
+    assert_false(bip340_verify(ctx, tx.inputs[0].witness[0].data, digest, 32, x));
     kg_chain_btc_tx_free(&tx);
     kg_chain_psbt_free(&p);
 
@@ -307,7 +193,7 @@ static void test_signer_solana(void **state)
 {
     (void)state;
     kg_signer *sg = NULL;
-    assert_int_equal(kg_mpc_coordinator_signer_new(&sg, co, &ked), KG_OK);
+    assert_int_equal(kg_mpc_coordinator_signer_new(&sg, M.co, &ked), KG_OK);
     kg_pubkey pk;
     assert_int_equal(kg_signer_public_key(sg, &pk, NULL, KG_SIG_ED25519), KG_OK);
     assert_int_equal(pk.len, 32);
@@ -338,8 +224,8 @@ static void test_signer_refuses(void **state)
     kg_signature sig;
     kg_pubkey pk;
     uint8_t d[32] = {1};
-    assert_int_equal(kg_mpc_coordinator_signer_new(&tr, co, &ktr), KG_OK);
-    assert_int_equal(kg_mpc_coordinator_signer_new(&ed, co, &ked), KG_OK);
+    assert_int_equal(kg_mpc_coordinator_signer_new(&tr, M.co, &ktr), KG_OK);
+    assert_int_equal(kg_mpc_coordinator_signer_new(&ed, M.co, &ked), KG_OK);
     assert_int_equal(kg_signer_sign(tr, &sig, NULL, KG_SIG_ED25519, d, 32), KG_ERR_WRONG_KEY_USAGE);
     assert_int_equal(kg_signer_sign(tr, &sig, NULL, KG_SIG_ECDSA_SECP256K1, d, 32), KG_ERR_WRONG_KEY_USAGE);
     assert_int_equal(kg_signer_public_key(tr, &pk, NULL, KG_SIG_ECDSA_SECP256K1), KG_ERR_WRONG_KEY_USAGE);
@@ -355,7 +241,7 @@ static void test_signer_refuses(void **state)
     kg_mpc_key k1 = ktr;
     k1.taproot = false;
     kg_signer *s1 = NULL;
-    assert_int_equal(kg_mpc_coordinator_signer_new(&s1, co, &k1), KG_OK);
+    assert_int_equal(kg_mpc_coordinator_signer_new(&s1, M.co, &k1), KG_OK);
     assert_int_equal(kg_signer_sign(s1, &sig, NULL, KG_SIG_BIP340, d, 32), KG_ERR_WRONG_KEY_USAGE);
     kg_signer_close(s1);
     kg_signer_close(tr);
@@ -368,20 +254,16 @@ static void test_node_down(void **state)
     (void)state;
     uint8_t pub[KG_MPC_POINT_MAX_BYTES], msg[32] = {9}, sig[64], out[32];
     size_t pl = 0;
-    kill(pid[1], SIGKILL);
-    waitpid(pid[1], NULL, 0);
-    pid[1] = 0;
+    mpc_nodes_kill(&M, 1);
     assert_int_equal(kg_mpc_key_public(pub, &pl, &ktr), KG_OK);
     kg_mpc_sign_opts o = {.taproot_tweak = true};
     tr_sign(sig, msg, sizeof msg, &o);
-    output_key(out, pub, NULL);
-    assert_true(schnorr_ok(sig, msg, sizeof msg, out));
-    kill(pid[2], SIGKILL);
-    waitpid(pid[2], NULL, 0);
-    pid[2] = 0;
+    bip340_output_key(ctx, out, pub, NULL);
+    assert_true(bip340_verify(ctx, sig, msg, sizeof msg, out));
+    mpc_nodes_kill(&M, 2);
     uint8_t s[KG_MPC_FROST_SIG_MAX_BYTES];
     size_t sl = 0;
-    assert_int_equal(kg_mpc_coordinator_sign(co, s, &sl, &ktr, msg, 32, NULL), KG_ERR_NETWORK);
+    assert_int_equal(kg_mpc_coordinator_sign(M.co, s, &sl, &ktr, msg, 32, NULL), KG_ERR_NETWORK);
 }
 
 int main(void)

@@ -3,7 +3,9 @@
  * consumption survives reopening and a SIGKILL right after the use was
  * acknowledged; records are sealed (wrong key and swapped records fail to
  * open and consume nothing); unknown commitments and bad arguments are
- * refused. */
+ * refused. Leasing: one use consumes a block durably, the block's nonces
+ * sign once each from memory, and what a close or a SIGKILL mid-block
+ * leaves unused is never handed out again. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -269,6 +271,139 @@ static void test_sigkill_after_use(void **state)
     kg_wipe(keys, sizeof keys);
 }
 
+/* Leasing: the first use consumes a block of 4 (count drops by 4): the
+ * nonce used and the 3 oldest others; they sign once each from memory, a
+ * close discards the rest, and the next miss leases a new block. */
+static void test_lease_block(void **state)
+{
+    fixture *f = *state;
+    kg_mpc_group_id g = KG_MPC_GROUP_ED25519;
+    kg_mpc_frost_key_share keys[3];
+    kg_mpc_point vss[2];
+    kg_mpc_frost_commitment coms[10];
+    kg_mpc_frost_nonce n;
+    kg_store *st;
+    kg_mpc_frost_nonce_store *ns;
+    assert_int_equal(kg_mpc_frost_dealer_keygen(g, keys, vss, 2, 3, NULL, NULL), KG_OK);
+    open_both(&st, &ns, f, f->key);
+    assert_int_equal(kg_mpc_frost_nonce_store_set_lease(ns, 0), KG_ERR_BAD_INPUT);
+    assert_int_equal(kg_mpc_frost_nonce_store_set_lease(ns, KG_MPC_FROST_NONCE_LEASE_MAX + 1), KG_ERR_BAD_INPUT);
+    assert_int_equal(kg_mpc_frost_nonce_store_set_lease(ns, 4), KG_OK);
+    assert_int_equal(kg_mpc_frost_nonce_store_preprocess(ns, coms, 6, &keys[0]), KG_OK);
+    assert_int_equal(kg_mpc_frost_nonce_store_preprocess(ns, coms + 6, 4, &keys[0]), KG_OK);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[0]), KG_OK); /* leases 0, 1, 2, 3 */
+    sign_with_stored(g, keys, &n);
+    assert_int_equal(count(ns, g, 1), 6);          /* consumed durably */
+    assert_int_equal(kg_mpc_frost_nonce_store_leased(ns), 3);
+    for (size_t i = 1; i <= 2; i++) {              /* served from memory, once */
+        assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[i]), KG_OK);
+        sign_with_stored(g, keys, &n);
+        assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[i]), KG_ERR_CONFLICT);
+        assert_true(n.state == 0 && n.commitment.id == 0);
+    }
+    assert_int_equal(kg_mpc_frost_nonce_store_leased(ns), 1);
+    assert_int_equal(count(ns, g, 1), 6);
+    close_both(st, ns);                            /* coms[3] leased, never used: discarded */
+    open_both(&st, &ns, f, f->key);
+    assert_int_equal(kg_mpc_frost_nonce_store_set_lease(ns, 4), KG_OK);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[3]), KG_ERR_CONFLICT);
+    assert_non_null(strstr(kg_err_detail(KG_ERR_CONFLICT), "earlier run"));
+    assert_true(n.state == 0 && n.commitment.id == 0);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[9]), KG_OK); /* leases 9, 4, 5, 6 */
+    sign_with_stored(g, keys, &n);
+    assert_int_equal(count(ns, g, 1), 2);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[4]), KG_OK);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[7]), KG_OK); /* a miss: leases 7, 8 */
+    assert_int_equal(count(ns, g, 1), 0);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[8]), KG_OK);
+    sign_with_stored(g, keys, &n);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[9]), KG_ERR_CONFLICT);
+    assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[8]), KG_ERR_CONFLICT);
+    assert_int_equal(kg_mpc_frost_nonce_store_leased(ns), 2); /* 5 and 6 */
+    kg_wipe(&n, sizeof n);
+    close_both(st, ns);
+    kg_wipe(keys, sizeof keys);
+}
+
+/* Child: lease a block of 8 with one use (0 and the oldest 7: 1..7),
+ * take one more (1) from memory, ack, wait to be killed. */
+static _Noreturn void child_lease(const fixture *f, const kg_mpc_frost_commitment *coms, int wfd)
+{
+    kg_store *st;
+    kg_mpc_frost_nonce_store *ns;
+    kg_mpc_frost_nonce n;
+    if (kg_store_open(&st, f->db) != KG_OK || kg_mpc_frost_nonce_store_open(&ns, st, "mpc/g1", f->key) != KG_OK ||
+        kg_mpc_frost_nonce_store_set_lease(ns, 8) != KG_OK)
+        _exit(2);
+    bool ok = kg_mpc_frost_nonce_store_use(&n, ns, KG_MPC_GROUP_ED25519, &coms[0]) == KG_OK &&
+              kg_mpc_frost_nonce_store_use(&n, ns, KG_MPC_GROUP_ED25519, &coms[1]) == KG_OK &&
+              kg_mpc_frost_nonce_store_leased(ns) == 6;
+    char ack = ok ? 'Y' : 'N';
+    if (write(wfd, &ack, 1) != 1)
+        _exit(3);
+    for (;;)
+        pause();
+}
+
+/* SIGKILL mid-block: the 6 nonces leased but not handed out are never
+ * handed out again, by a new run with or without leasing; the nonces
+ * outside the block still sign once. */
+static void test_sigkill_mid_block(void **state)
+{
+    fixture *f = *state;
+    kg_mpc_group_id g = KG_MPC_GROUP_ED25519;
+    kg_mpc_frost_key_share keys[3];
+    kg_mpc_point vss[2];
+    kg_mpc_frost_commitment coms[12];
+    kg_mpc_frost_nonce n;
+    kg_store *st;
+    kg_mpc_frost_nonce_store *ns;
+    assert_int_equal(kg_mpc_frost_dealer_keygen(g, keys, vss, 2, 3, NULL, NULL), KG_OK);
+    open_both(&st, &ns, f, f->key);
+    assert_int_equal(kg_mpc_frost_nonce_store_preprocess(ns, coms, 12, &keys[0]), KG_OK);
+    close_both(st, ns);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_lease(f, coms, fds[1]);
+    }
+    close(fds[1]);
+    char ack = 0;
+    assert_int_equal(read(fds[0], &ack, 1), 1);
+    assert_int_equal(ack, 'Y');
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    close(fds[0]);
+    for (unsigned lease = 1; lease <= 8; lease += 7) {
+        open_both(&st, &ns, f, f->key);
+        assert_int_equal(kg_mpc_frost_nonce_store_set_lease(ns, lease), KG_OK);
+        assert_int_equal(count(ns, g, 1), 4);
+        static const size_t block[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+        for (size_t i = 0; i < 8; i++) {
+            assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[block[i]]), KG_ERR_CONFLICT);
+            assert_true(n.state == 0 && n.commitment.id == 0);
+        }
+        assert_int_equal(kg_mpc_frost_nonce_store_leased(ns), 0);
+        if (lease == 1) { /* checked again with leasing on */
+            close_both(st, ns);
+            continue;
+        }
+        for (size_t i = 8; i < 12; i++) {              /* outside the block: each signs once */
+            assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[i]), KG_OK);
+            sign_with_stored(g, keys, &n);
+            assert_int_equal(kg_mpc_frost_nonce_store_use(&n, ns, g, &coms[i]), KG_ERR_CONFLICT);
+        }
+        close_both(st, ns);
+    }
+    kg_wipe(&n, sizeof n);
+    kg_wipe(keys, sizeof keys);
+}
+
 int main(void)
 {
     if (kg_crypto_init() != KG_OK)
@@ -278,6 +413,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_after_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill_mid_block, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -302,6 +302,9 @@ static void test_failover_kill(void **state)
         if ((err = sign_check())) fail_msg("signature %d without node 1: %s", i, kg_err_detail(err));
     /* node 2 hangs: its answer times out, then too few nodes are left */
     assert_int_equal(kill(T.pid[2], SIGSTOP), 0);
+    int st = 0; /* kill() does not wait for the stop to happen: make sure it did */
+    assert_int_equal(waitpid(T.pid[2], &st, WUNTRACED), T.pid[2]);
+    assert_true(WIFSTOPPED(st));
     err = sign_check();
     kill(T.pid[2], SIGCONT);
     assert_int_equal(err, KG_ERR_NETWORK);

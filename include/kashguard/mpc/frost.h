@@ -349,7 +349,9 @@ kg_err kg_mpc_frost_reshare_finish(kg_mpc_frost_key_share *out, kg_mpc_point *pu
  * kg_mpc_frost_nonce_store_use consumes a nonce: in one transaction it
  * writes the "used" marker and deletes the sealed secret, and returns the
  * nonce only after that commit is durable -- a crash can never lead to a
- * second use; a second use returns KG_ERR_CONFLICT. */
+ * second use; a second use returns KG_ERR_CONFLICT. With leasing
+ * (set_lease) one such transaction consumes a block of nonces into memory,
+ * handed out once each; what a crash leaves unused is lost, never reused. */
 typedef struct kg_store kg_store;
 typedef struct kg_mpc_frost_nonce_store kg_mpc_frost_nonce_store;
 #define KG_MPC_FROST_NONCE_SEAL_KEY_BYTES 32
@@ -378,6 +380,23 @@ kg_err kg_mpc_frost_nonce_store_use(kg_mpc_frost_nonce *out, kg_mpc_frost_nonce_
 /** The number of unused nonces of participant id in suite g. */
 kg_err kg_mpc_frost_nonce_store_count(size_t *out, kg_mpc_frost_nonce_store *ns, kg_mpc_group_id g,
                                       uint16_t id) KG_WARN_UNUSED KG_NONNULL(1, 2);
+#define KG_MPC_FROST_NONCE_LEASE_MAX 64
+/** Lease nonces in blocks of k (1..KG_MPC_FROST_NONCE_LEASE_MAX; 1, the
+ *  default, is off): a use that misses the in-memory lease consumes its
+ *  nonce and up to k-1 more (oldest preprocessed first) in ONE durable
+ *  transaction; later uses of those are served from guarded memory, once
+ *  each. A leased nonce not used before close, crash or kill is discarded
+ *  (its record is already consumed) and a later use of it returns
+ *  KG_ERR_CONFLICT naming the earlier run. Thread-safe. Returns KG_OK |
+ *  KG_ERR_BAD_INPUT | KG_ERR_NOMEM. */
+kg_err kg_mpc_frost_nonce_store_set_lease(kg_mpc_frost_nonce_store *ns, unsigned k) KG_WARN_UNUSED KG_NONNULL(1);
+#define KG_MPC_FROST_NONCE_RUN_ID_BYTES 16
+/** This store object's random run id (in its used markers; public): it
+ *  changes with every open, so a peer can tell a restart. */
+void kg_mpc_frost_nonce_store_run_id(const kg_mpc_frost_nonce_store *ns,
+                                     uint8_t out[static KG_MPC_FROST_NONCE_RUN_ID_BYTES]) KG_NONNULL(1);
+/** The number of leased nonces held in memory, not yet handed out. */
+size_t kg_mpc_frost_nonce_store_leased(kg_mpc_frost_nonce_store *ns) KG_NONNULL(1);
 
 /* ---------------------------------------------- signer seam (frost_signer.c)
  * A signer.h signer over a FROST group whose shares are all in this

@@ -83,6 +83,23 @@
  *              my PK (P), group key (P), list of sealed sums
  *              rsp: my PK (P); the share is active at E
  *   A node whose share is at another epoch than E answers KG_ERR_CONFLICT.
+ *   Import of an existing key by a trusted dealer (RFC 9591 Appendix C;
+ *   node_import.c): the dealer (the operator's CLI, sender id
+ *   KG_MPC_IMPORT_DEALER, fresh X25519 key) seals each share to its node;
+ *   the coordinator only relays. vss = u16 t, t points (C_0 = group key).
+ *   IMPORT_SHARE req: t u16, key id blob, holders ids, reg (holders),
+ *              dealer box 32, vss, blob sealed envelope (dealer -> me,
+ *              type IMPORT_SHARE, round 1, session = this message's;
+ *              payload {to u16, t u16, scalar})
+ *              rsp: my PK (P), blob confirmation (broadcast signed by me,
+ *                   type IMPORT_CONFIRM, round 2: SHA-256 digest of the
+ *                   session, key id, t, holders, dealer key and vss); the
+ *                   share is PENDING
+ *   IMPORT_CONFIRM req: list of n blobs (every holder's confirmation)
+ *              rsp: empty; all signatures and digests match mine: active
+ *                   at epoch 0
+ *   IMPORT_ABORT req: empty  rsp: empty (drops the session and its pending
+ *              or just-activated share)
  *   ERROR rsp: u16 kg_err code, then the detail text (no NUL)
  *
  * Node ids are the FROST identifiers; a t-of-n DKG uses nodes 1..n. */
@@ -118,6 +135,9 @@ enum {
     KG_MPC_NODE_REPAIR_STEP2 = 0x49,
     KG_MPC_NODE_REPAIR_FINISH = 0x4A,
     KG_MPC_NODE_PING = 0x60,        /* liveness and facts (node_ping.c) */
+    KG_MPC_NODE_IMPORT_SHARE = 0x70,   /* trusted-dealer import (node_import.c) */
+    KG_MPC_NODE_IMPORT_CONFIRM = 0x71, /* echo check, then activate */
+    KG_MPC_NODE_IMPORT_ABORT = 0x72,   /* drop the pending or new share */
     KG_MPC_NODE_RESPONSE = 0x80,
     KG_MPC_NODE_ERROR = 0xFF
 };
@@ -178,6 +198,7 @@ typedef struct {
     const char *ca_cert, *cert, *key;
     const char *envelope_key;  /* 64-byte kg_mpc_net_keys secret file */
     uint16_t id;               /* must equal the certificate's party id */
+    const char *passphrase;    /* optional: seal.key kept wrapped in seal.key.enc (node_seal.c) */
 } kg_mpc_node_config;
 
 /** Run a node until *stop becomes nonzero (checked every second). Prints
@@ -316,6 +337,33 @@ kg_err kg_mpc_coordinator_reshare(kg_mpc_coordinator *co, kg_mpc_key *k, unsigne
 /** Rebuild holder id's share of the current epoch with t live helpers
  *  (a stale or replaced node catches up); clears its stale flag. */
 kg_err kg_mpc_coordinator_repair(kg_mpc_coordinator *co, kg_mpc_key *k, uint16_t id) KG_WARN_UNUSED;
+
+/* ------------------------------------------ import (coord_import.c) */
+
+/** The envelope sender id of a trusted dealer (never a node id in use). */
+#define KG_MPC_IMPORT_DEALER 65535
+/** A trusted-dealer split of an existing secret (RFC 9591 Appendix C),
+ *  run by the dealer only (the operator's machine): t-of-n shares for
+ *  ids[0..n-1] (ascending, 1..255), each sealed (KG_MPC_IMPORT_DEALER ->
+ *  ids[i], type IMPORT_SHARE, round 1, a fresh random session) with a fresh
+ *  ephemeral envelope key to keys[i].box. Out: sealed[0..n-1] (freed by the
+ *  caller), vss[0..t-1] (vss[0] = secret * G), dealer_box (the ephemeral
+ *  X25519 public key). Everything secret is wiped before return. */
+kg_err kg_mpc_import_deal(kg_bytes *sealed, kg_mpc_point *vss, uint8_t dealer_box[static 32], kg_mpc_group_id g,
+                          unsigned t, const uint16_t *ids, size_t n, const kg_mpc_net_pubkeys *keys,
+                          const kg_mpc_scalar *secret) KG_WARN_UNUSED;
+/** Import: relay sealed[i] (kg_mpc_import_deal) to node ids[i] with the
+ *  commitments vss[0..t-1]; every node opens and checks its share against
+ *  vss, and signs the digest of what it got; the shares are activated only
+ *  when every node confirmed the same (else every node drops its share,
+ *  and the error names the node or the dealer). *out: new key id, epoch 0,
+ *  group key vss[0]. The coordinator never sees a share. */
+kg_err kg_mpc_coordinator_import(kg_mpc_coordinator *co, kg_mpc_key *out, kg_mpc_group_id g, bool taproot, unsigned t,
+                                 const uint16_t *ids, size_t n, const kg_mpc_point *vss,
+                                 const uint8_t dealer_box[static 32], const kg_bytes *sealed) KG_WARN_UNUSED;
+/** Node id's envelope public keys (box || sign) from the coordinator's
+ *  registry (dir/nodes/<id>.pub). KG_OK | KG_ERR_NOT_FOUND. */
+kg_err kg_mpc_coordinator_node_keys(kg_mpc_net_pubkeys *out, kg_mpc_coordinator *co, uint16_t id) KG_WARN_UNUSED;
 
 /** One node as seen by the coordinator. */
 typedef struct {
