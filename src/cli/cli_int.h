@@ -236,6 +236,8 @@ int kg_cmd_mpc_refresh(kg_cli *cli);
 int kg_cmd_mpc_reshare(kg_cli *cli);
 int kg_cmd_mpc_repair(kg_cli *cli);
 extern const kg_cli_opt kg_opts_mpc_refresh[], kg_opts_mpc_reshare[], kg_opts_mpc_repair[];
+int kg_cmd_mpc_resync(kg_cli *cli);
+extern const kg_cli_opt kg_opts_mpc_resync[];
 /* cmd_mpc_wallet.c: wallets on MPC keys through the server. */
 int kg_cmd_mpc_address(kg_cli *cli);
 int kg_cmd_mpc_psbt(kg_cli *cli);

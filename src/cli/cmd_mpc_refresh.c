@@ -1,16 +1,18 @@
-/* `kashguard mpc refresh|reshare|repair`: new shares for an MPC key
+/* `kashguard mpc refresh|reshare|repair|resync`: new shares for an MPC key
  * without changing its public key (docs/mpc.md, "Refresh, reshare and
  * repair over the network").
  *
  *   mpc refresh --key ID                      proactive refresh (epoch + 1)
  *   mpc reshare --key ID --threshold T --parties 1,2,4
  *   mpc repair  --key ID --node N             rebuild node N's share
+ *   mpc resync  --key ID                      rebuild the record from the nodes
+ *                                             (coordinator crashed after a commit)
  *
  * With --ca-dir the command is the coordinator (mpc/node.h): it loads the
  * key record DIR/keys/<ID>.json and the address book, runs the protocol
  * and saves the updated record only on success (a failure leaves it, and
  * every node's share, unchanged). Without --ca-dir it asks the server
- * (POST /v1/mpc/keys/{id}/refresh|reshare|repair). Both print the key
+ * (POST /v1/mpc/keys/{id}/refresh|reshare|repair|resync). Both print the key
  * document {"key_id","scheme","threshold","parties","epoch","public_key",
  * "nodes":[ids],"stale":[ids]}. */
 #include <signal.h>
@@ -28,6 +30,7 @@
 #define OPT_JSON {"json", KG_OPT_BOOL, NULL, false, "Print a JSON object."}
 
 const kg_cli_opt kg_opts_mpc_refresh[] = {OPT_CA_DIR, OPT_KEY, OPT_NODES, OPT_JSON, OPT_END};
+const kg_cli_opt kg_opts_mpc_resync[] = {OPT_CA_DIR, OPT_KEY, OPT_NODES, OPT_JSON, OPT_END};
 const kg_cli_opt kg_opts_mpc_reshare[] = {
     OPT_CA_DIR, OPT_KEY,
     {"threshold", KG_OPT_STR, "<t>", true, "The new threshold (2..number of parties)."},
@@ -102,7 +105,7 @@ static int parse_parties(kg_cli *cli, uint16_t *ids, size_t *n)
     return *n ? KG_CLI_OK : kg_cli_usage_error(cli, "--parties is empty");
 }
 
-enum { OP_REFRESH, OP_RESHARE, OP_REPAIR };
+enum { OP_REFRESH, OP_RESHARE, OP_REPAIR, OP_RESYNC };
 
 /* Standalone: load, run, save (only on success), print. */
 static int run_local(kg_cli *cli, int op, unsigned t, const uint16_t *ids, size_t n, uint16_t node)
@@ -125,7 +128,8 @@ static int run_local(kg_cli *cli, int op, unsigned t, const uint16_t *ids, size_
     }
     if (op == OP_REFRESH) err = kg_mpc_coordinator_refresh(co, k);
     else if (op == OP_RESHARE) err = kg_mpc_coordinator_reshare(co, k, t, ids, n);
-    else err = kg_mpc_coordinator_repair(co, k, node);
+    else if (op == OP_REPAIR) err = kg_mpc_coordinator_repair(co, k, node);
+    else err = kg_mpc_coordinator_resync(co, k);
     if (!err) err = kg_mpc_key_file_save(dir, k);
     kg_mpc_coordinator_free(co);
     if (err) {
@@ -142,7 +146,7 @@ static int run_local(kg_cli *cli, int op, unsigned t, const uint16_t *ids, size_
 
 static int run_rest(kg_cli *cli, int op, json_t *body)
 {
-    static const char *const verbs[] = {"/refresh", "/reshare", "/repair"};
+    static const char *const verbs[] = {"/refresh", "/reshare", "/repair", "/resync"};
     if (kg_cli_str(cli, "nodes")) {
         json_decref(body);
         return kg_cli_usage_error(cli, "--nodes needs --ca-dir (the server has its own address book)");
@@ -191,4 +195,11 @@ int kg_cmd_mpc_repair(kg_cli *cli)
     if (kg_cli_uint(cli, &id, "node", 0, 1, KG_MPC_FROST_MAX_PARTICIPANTS)) return KG_CLI_LOCAL;
     if (kg_cli_str(cli, "ca-dir")) return run_local(cli, OP_REPAIR, 0, NULL, 0, (uint16_t)id);
     return run_rest(cli, OP_REPAIR, json_pack("{s:i}", "node", (int)id));
+}
+
+int kg_cmd_mpc_resync(kg_cli *cli)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (!kg_cli_str(cli, "ca-dir")) return run_rest(cli, OP_RESYNC, json_object());
+    return run_local(cli, OP_RESYNC, 0, NULL, 0, 0);
 }

@@ -339,6 +339,18 @@ static const kg_cli_cmd commands[] = {
      "  server (POST /v1/mpc/keys/{id}/repair) unless --ca-dir is given.\n\n"
      "  Repair node 3:" E "mpc repair --ca-dir ./mpc --key mpc-3f9a... --node 3",
      kg_opts_mpc_repair, 0, 0, false},
+    {"mpc resync", kg_cmd_mpc_resync, "Rebuild an MPC key's record from its nodes", "",
+     "  If the coordinator crashed (or could not save the key record) after the nodes\n"
+     "  committed a refresh, reshare or repair, the record still names the old epoch and\n"
+     "  signing fails. This asks every node of the address book for its epoch and public\n"
+     "  share of the key, takes the newest epoch at least t nodes report whose shares\n"
+     "  combine to the key's public key (trying the record's threshold, then the smallest\n"
+     "  that fits, for a reshare), and saves that as the record; holders that are down or\n"
+     "  behind are marked stale. Nothing changes when the answers do not agree (the error\n"
+     "  names each node's answer). Asks the server (POST /v1/mpc/keys/{id}/resync)\n"
+     "  unless --ca-dir is given.\n\n"
+     "  Standalone:" E "mpc resync --ca-dir ./mpc --key mpc-3f9a...",
+     kg_opts_mpc_resync, 0, 0, false},
     {"mpc import", kg_cmd_mpc_import, "Split an existing private key into MPC nodes", "",
      "  Import a private key you already have (PEM or DER: PKCS#8 from `openssl\n"
      "  genpkey`, or SEC1 from `openssl ecparam -genkey`) as a t-of-n FROST key. This\n"

@@ -145,6 +145,7 @@ static kg_err handle(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
         if (s && s->kind == KG_MPC_ND_S_SIGN_TR) return kg_mpc_nd_sign_tr_sign(nd, s, m, w);
         break;
     case KG_MPC_NODE_PING: return kg_mpc_nd_ping(nd, m, w);
+    case KG_MPC_NODE_KEY_INFO: return kg_mpc_nd_key_info(nd, m, w);
     case KG_MPC_NODE_EPOCH_DEAL: case KG_MPC_NODE_EPOCH_FINISH: case KG_MPC_NODE_EPOCH_COMMIT:
     case KG_MPC_NODE_EPOCH_ABORT: case KG_MPC_NODE_EPOCH_DELETE: case KG_MPC_NODE_REPAIR_STEP1:
     case KG_MPC_NODE_REPAIR_STEP2: case KG_MPC_NODE_REPAIR_FINISH:

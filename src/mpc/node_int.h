@@ -139,6 +139,11 @@ kg_err kg_mpc_nd_sign_commit(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_nod
 kg_err kg_mpc_nd_sign_share(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
 /* node_ping.c: PING (liveness, node id, shares held). */
 kg_err kg_mpc_nd_ping(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/* node_keyinfo.c: KEY_INFO (a key's epoch and public share on this node). */
+kg_err kg_mpc_nd_key_info(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/** coord_resync.c: a KEY_INFO answer of node want for group g. */
+kg_err kg_mpc_co_keyinfo_answer_read(uint32_t *epoch, kg_mpc_point *pub, uint16_t want, kg_mpc_group_id g,
+                                     const uint8_t *body, size_t len) KG_WARN_UNUSED;
 /* node_sign_tr.c: BIP 445 (frost-secp256k1-tr) signing; the session's
  * nonce holds the secnonce and the round-1 message hash. */
 enum { KG_MPC_ND_S_SIGN_TR = 0x30 };

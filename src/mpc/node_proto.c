@@ -16,6 +16,7 @@ static bool type_known(uint8_t t)
            base == KG_MPC_NODE_DKG_ABORT || base == KG_MPC_NODE_SIGN_COMMIT ||
            base == KG_MPC_NODE_SIGN_TR_NONCE || base == KG_MPC_NODE_SIGN_TR_SIGN ||
            base == KG_MPC_NODE_SIGN_SHARE || base == KG_MPC_NODE_PING ||
+           base == KG_MPC_NODE_KEY_INFO ||
            base == KG_MPC_NODE_SIGN_PREPROCESS || base == KG_MPC_NODE_SIGN_PRE ||
            (base >= KG_MPC_NODE_EPOCH_DEAL && base <= KG_MPC_NODE_EPOCH_DELETE) ||
            (base >= KG_MPC_NODE_REPAIR_STEP1 && base <= KG_MPC_NODE_REPAIR_FINISH) ||

@@ -4,6 +4,8 @@
  *   POST /v1/mpc/keys/{key_id}/refresh  {}                        new shares, same key
  *   POST /v1/mpc/keys/{key_id}/reshare  {"threshold":T,"parties":[ids]}
  *   POST /v1/mpc/keys/{key_id}/repair   {"node":N}                rebuild N's share
+ *   POST /v1/mpc/keys/{key_id}/resync   {}                        rebuild the record from
+ *        the nodes (after a crash between the nodes' commit and the record's save)
  *        -> the key document (with "stale":[ids]); policy action "rotate"
  *   GET  /v1/mpc/nodes                  {"nodes":[{"id","addr","up","rtt_ms","error","shares"}]}
  *        policy action "list-keys"
@@ -24,7 +26,7 @@
 #define CSR_MAX (16u * 1024u)
 
 typedef struct {
-    int kind; /* 0 refresh, 1 reshare, 2 repair */
+    int kind; /* 0 refresh, 1 reshare, 2 repair, 3 resync */
     unsigned t;
     uint16_t ids[KG_MPC_FROST_MAX_PARTICIPANTS];
     size_t n;
@@ -60,8 +62,10 @@ static kg_err run_key_op(kg_req *r, json_t **out, const key_op *op)
             e = kg_mpc_coordinator_refresh(m->co, k);
         else if (op->kind == 1)
             e = kg_mpc_coordinator_reshare(m->co, k, op->t, op->ids, op->n);
-        else
+        else if (op->kind == 2)
             e = kg_mpc_coordinator_repair(m->co, k, op->node);
+        else
+            e = kg_mpc_coordinator_resync(m->co, k);
     }
     if (e == KG_OK)
         e = kg_server_mpc_key_update(r->srv, k, old_epoch);
@@ -76,6 +80,14 @@ kg_err kg_h_mpc_refresh(kg_req *r, json_t **out)
 {
     static const char *const no_fields[] = { NULL };
     key_op op = { .kind = 0 };
+    kg_err e = kg_req_fields(r, no_fields);
+    return e == KG_OK ? run_key_op(r, out, &op) : e;
+}
+
+kg_err kg_h_mpc_resync(kg_req *r, json_t **out)
+{
+    static const char *const no_fields[] = { NULL };
+    key_op op = { .kind = 3 };
     kg_err e = kg_req_fields(r, no_fields);
     return e == KG_OK ? run_key_op(r, out, &op) : e;
 }

@@ -95,6 +95,7 @@ static const kg_route routes[] = {
     { "POST",   "/v1/mpc/keys/{key_id}/refresh",      "rotate",            0, kg_h_mpc_refresh },
     { "POST",   "/v1/mpc/keys/{key_id}/reshare",      "rotate",            0, kg_h_mpc_reshare },
     { "POST",   "/v1/mpc/keys/{key_id}/repair",       "rotate",            0, kg_h_mpc_repair },
+    { "POST",   "/v1/mpc/keys/{key_id}/resync",       "rotate",            0, kg_h_mpc_resync },
     /* Wallets on MPC keys (handlers_mpc_wallet.c): P2TR on frost-secp256k1-tr, Solana on frost-ed25519. */
     { "GET",    "/v1/mpc/keys/{key_id}/address",      "get-public-key",    KG_ROUTE_READONLY, kg_h_mpc_address },
     { "POST",   "/v1/mpc/keys/{key_id}/psbt",         "sign",              KG_ROUTE_READONLY, kg_h_mpc_psbt },

@@ -258,6 +258,7 @@ kg_err kg_h_mpc_sign(kg_req *r, json_t **out);
 kg_err kg_h_mpc_refresh(kg_req *r, json_t **out);
 kg_err kg_h_mpc_reshare(kg_req *r, json_t **out);
 kg_err kg_h_mpc_repair(kg_req *r, json_t **out);
+kg_err kg_h_mpc_resync(kg_req *r, json_t **out);
 kg_err kg_h_mpc_nodes(kg_req *r, json_t **out);
 kg_err kg_h_mpc_node_add(kg_req *r, json_t **out);
 /* handlers_mpc_import.c: POST /v1/mpc/keys/import (a trusted dealer's

@@ -83,6 +83,10 @@
  *              my PK (P), group key (P), list of sealed sums
  *              rsp: my PK (P); the share is active at E
  *   A node whose share is at another epoch than E answers KG_ERR_CONFLICT.
+ *   KEY_INFO req: key id blob    rsp: node id u16, E (the epoch of this
+ *              node's active share), its public share (P); public data
+ *              only; KG_ERR_NOT_FOUND "no key" when it holds no share
+ *              (coord_resync.c rebuilds a key record from the answers)
  *   Import of an existing key by a trusted dealer (RFC 9591 Appendix C;
  *   node_import.c): the dealer (the operator's CLI, sender id
  *   KG_MPC_IMPORT_DEALER, fresh X25519 key) seals each share to its node;
@@ -135,6 +139,7 @@ enum {
     KG_MPC_NODE_REPAIR_STEP2 = 0x49,
     KG_MPC_NODE_REPAIR_FINISH = 0x4A,
     KG_MPC_NODE_PING = 0x60,        /* liveness and facts (node_ping.c) */
+    KG_MPC_NODE_KEY_INFO = 0x64,    /* a key's epoch and public share here (node_keyinfo.c) */
     KG_MPC_NODE_IMPORT_SHARE = 0x70,   /* trusted-dealer import (node_import.c) */
     KG_MPC_NODE_IMPORT_CONFIRM = 0x71, /* echo check, then activate */
     KG_MPC_NODE_IMPORT_ABORT = 0x72,   /* drop the pending or new share */
@@ -337,6 +342,14 @@ kg_err kg_mpc_coordinator_reshare(kg_mpc_coordinator *co, kg_mpc_key *k, unsigne
 /** Rebuild holder id's share of the current epoch with t live helpers
  *  (a stale or replaced node catches up); clears its stale flag. */
 kg_err kg_mpc_coordinator_repair(kg_mpc_coordinator *co, kg_mpc_key *k, uint16_t id) KG_WARN_UNUSED;
+/** Rebuild *k from the nodes (coord_resync.c) after the coordinator lost
+ *  the record of a committed refresh/reshare/repair: asks every node of
+ *  the address book for KEY_INFO, takes the highest epoch at least k->t
+ *  nodes report whose public shares are consistent with k->group_public,
+ *  and sets epoch, t, holders, public shares and stale flags from it.
+ *  KG_ERR_CONFLICT (naming each node's answer, and any node whose share
+ *  is inconsistent) leaves *k unchanged. */
+kg_err kg_mpc_coordinator_resync(kg_mpc_coordinator *co, kg_mpc_key *k) KG_WARN_UNUSED;
 
 /* ------------------------------------------ import (coord_import.c) */
 
