@@ -14,8 +14,10 @@
 . "$(dirname "$0")/mpc_lib.sh"
 command -v jq >/dev/null || { echo "skip: jq is not installed" >&2; exit 77; }
 BTC=${KG_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/btc
-command -v node >/dev/null && [ -d "$BTC/node_modules/@noble/curves" ] ||
-    { echo "skip: node or $BTC/node_modules (npm ci in tests/btc) is missing" >&2; exit 77; }
+BTC_DIR=$BTC
+# shellcheck source=tests/btc/lib.sh
+. "$BTC_DIR/lib.sh"
+btc_setup # npm ci in tests/btc (its lockfile) when needed; skips only without node/npm or a registry
 
 # bip340_verify XONLY_HEX MSG_FILE SIG_B64 [tweak [MERKLE_HEX]]: exit 0 iff noble accepts.
 VERIFY_JS='

@@ -30,7 +30,6 @@ SRC=${KG_SOURCE_DIR:?KG_SOURCE_DIR must name the source tree}
 . "$SRC/tests/e2e/mpc_lib.sh"
 BTC_DIR="$SRC/tests/btc"
 IDIR="$SRC/tests/chain/interop"
-skip() { echo "skip: $*" >&2; exit 77; }
 command -v jq >/dev/null || skip "jq is not installed"
 # shellcheck source=tests/btc/lib.sh
 . "$BTC_DIR/lib.sh"

@@ -30,7 +30,6 @@ fail() {
     exit 1
 }
 ok() { PASSED=$((PASSED + 1)); }
-skip() { echo "skip: $*" >&2; exit 77; }
 out() { cat "$TMP/out"; }
 
 . "$BTC_DIR/lib.sh"

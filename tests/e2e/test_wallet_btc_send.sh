@@ -36,7 +36,6 @@ fail() {
     exit 1
 }
 ok() { PASSED=$((PASSED + 1)); }
-skip() { echo "skip: $*" >&2; exit 77; }
 out() { cat "$TMP/out"; }
 stop_nodes() { for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'stop_nodes; [ -n "${KEEP_TMP:-}" ] || cleanup' EXIT

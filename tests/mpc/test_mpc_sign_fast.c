@@ -21,132 +21,33 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
-#include <spawn.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "../../src/mpc/node_int.h"
 #include "kashguard/crypto.h"
-
-extern char **environ;
+#include "mpc_nodes.h"
 
 #define N 3
 
 static struct {
-    char dir[256];
-    pid_t pid[N + 1];
-    int port[N + 1];
-    kg_mpc_coordinator *co;
+    mpc_nodes m;       /* the node processes and the coordinator (T.m.co) */
     kg_mpc_key k;
     uint8_t pub[32];
     uint64_t ctr;
     kg_bytes used_req; /* a SIGN_PRE request node 1 already answered */
 } T;
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
-static int count_listening(const char *log)
-{
-    char buf[8192];
-    int n = 0;
-    FILE *f = fopen(log, "r");
-    if (!f) return 0;
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[len] = 0;
-    for (char *p = buf; (p = strstr(p, "listening")); p++) n++;
-    return n;
-}
-
-/* Start node id (on its old port when it has one); waits for the
- * (starts-th) "listening" line of its log. */
-static int node_start(int id, int starts)
-{
-    char data[512], ca[512], cert[600], key[600], listen[64], ids[8], log[512];
-    snprintf(data, sizeof data, "%s/node%d", T.dir, id);
-    snprintf(ca, sizeof ca, "%s/ca/ca.pem", T.dir);
-    snprintf(cert, sizeof cert, "%s/node.pem", data);
-    snprintf(key, sizeof key, "%s/node.key", data);
-    snprintf(log, sizeof log, "%s/node%d.log", T.dir, id);
-    snprintf(ids, sizeof ids, "%d", id);
-    if (!T.port[id]) T.port[id] = free_port();
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", T.port[id]);
-    char *argv[] = {KG_BINARY, "mpc-node", "--data", data, "--listen", listen, "--ca", ca, "--cert", cert,
-                    "--key", key, "--id", ids, NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int rc = posix_spawn(&T.pid[id], argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return -1;
-    for (int i = 0; i < 200; i++) { /* up to 10 s */
-        if (count_listening(log) >= starts) return 0;
-        if (waitpid(T.pid[id], NULL, WNOHANG) == T.pid[id]) break;
-        usleep(50000);
-    }
-    fprintf(stderr, "node %d did not start (log %s)\n", id, log);
-    return -1;
-}
-
-static void node_kill(int id)
-{
-    if (T.pid[id] <= 0) return;
-    kill(T.pid[id], SIGKILL);
-    waitpid(T.pid[id], NULL, 0);
-    T.pid[id] = 0;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    if (access(KG_BINARY, X_OK) != 0) {
-        fprintf(stderr, "%s is not built\n", KG_BINARY);
-        return -1;
-    }
-    snprintf(T.dir, sizeof T.dir, "/tmp/kg-signfast.XXXXXX");
-    if (!mkdtemp(T.dir) || sodium_init() < 0) return -1;
-    char ca_dir[512], out[512];
-    snprintf(ca_dir, sizeof ca_dir, "%s/ca", T.dir);
-    kg_err err = kg_mpc_coord_ca_init(ca_dir);
-    for (int id = 1; id <= N && !err; id++) {
-        snprintf(out, sizeof out, "%s/node%d", T.dir, id);
-        err = kg_mpc_coord_node_enroll(ca_dir, (uint16_t)id, out);
-    }
-    for (int id = 1; id <= N && !err; id++)
-        if (node_start(id, 1)) err = KG_ERR_INTERNAL;
-    if (!err) err = kg_mpc_coordinator_new(&T.co, ca_dir);
-    for (int id = 1; id <= N && !err; id++) {
-        char addr[64];
-        snprintf(addr, sizeof addr, "127.0.0.1:%d", T.port[id]);
-        err = kg_mpc_coordinator_set_node(T.co, (uint16_t)id, addr);
-    }
+    if (sodium_init() < 0 || mpc_nodes_init(&T.m, "kg-signfast", N, true) != 0) return -1;
     uint16_t ids[N] = {1, 2, 3};
-    if (!err) err = kg_mpc_coordinator_keygen(T.co, &T.k, KG_MPC_GROUP_ED25519, false, 2, ids, N);
+    kg_err err = kg_mpc_coordinator_keygen(T.m.co, &T.k, KG_MPC_GROUP_ED25519, false, 2, ids, N);
     size_t pl = 0;
     uint8_t pub[KG_MPC_POINT_MAX_BYTES];
     if (!err) err = kg_mpc_key_public(pub, &pl, &T.k);
@@ -158,24 +59,18 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    kg_mpc_coordinator_free(T.co);
-    for (int id = 1; id <= N; id++) {
-        if (T.pid[id] > 0) kill(T.pid[id], SIGCONT);
-        node_kill(id);
-    }
+    mpc_nodes_free(&T.m);
     kg_bytes_free(&T.used_req);
-    if (T.dir[0]) nftw(T.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return 0;
 }
 
-/* Sign a fresh message; KG_OK only with a signature libsodium accepts. */
 static kg_err sign_check(void)
 {
     uint8_t msg[32], sig[KG_MPC_FROST_SIG_MAX_BYTES];
     size_t sl = 0;
     uint64_t c = __atomic_fetch_add(&T.ctr, 1, __ATOMIC_RELAXED);
     kg_crypto_sha256(msg, (const uint8_t *)&c, sizeof c);
-    kg_err err = kg_mpc_coordinator_sign(T.co, sig, &sl, &T.k, msg, sizeof msg, NULL);
+    kg_err err = kg_mpc_coordinator_sign(T.m.co, sig, &sl, &T.k, msg, sizeof msg, NULL);
     if (!err && (sl != 64 || crypto_sign_verify_detached(sig, msg, sizeof msg, T.pub) != 0)) err = KG_ERR_VERIFY;
     return err;
 }
@@ -192,9 +87,9 @@ static void test_pooled_many(void **state)
 static void test_preprocessed_many(void **state)
 {
     (void)state;
-    assert_int_equal(kg_mpc_coordinator_set_preprocess(T.co, 101), KG_ERR_BAD_INPUT);
-    assert_int_equal(kg_mpc_coordinator_set_preprocess(T.co, 8), KG_OK);
-    kg_err err = kg_mpc_coordinator_preprocess(T.co, &T.k, 5);
+    assert_int_equal(kg_mpc_coordinator_set_preprocess(T.m.co, 101), KG_ERR_BAD_INPUT);
+    assert_int_equal(kg_mpc_coordinator_set_preprocess(T.m.co, 8), KG_OK);
+    kg_err err = kg_mpc_coordinator_preprocess(T.m.co, &T.k, 5);
     if (err) fail_msg("preprocess: %s", kg_err_detail(err));
     for (int i = 0; i < 30; i++) /* beyond the 5 cached: background refills */
         if ((err = sign_check())) fail_msg("signature %d: %s", i, kg_err_detail(err));
@@ -222,9 +117,9 @@ static kg_err call(uint16_t id, uint8_t type, const kg_bytes *body, kg_bytes *re
 {
     uint8_t sess[KG_MPC_NET_SESSION_ID_BYTES] = {1};
     kg_mpc_net_conn *c = NULL;
-    kg_err err = kg_mpc_co_connect(&c, T.co, id);
+    kg_err err = kg_mpc_co_connect(&c, T.m.co, id);
     if (!err) err = kg_mpc_coord_call(resp, m, c, type, KG_MPC_GROUP_ED25519, sess, body);
-    kg_mpc_co_release(T.co, c, !err || err == KG_ERR_CONFLICT || err == KG_ERR_NOT_FOUND);
+    kg_mpc_co_release(T.m.co, c, !err || err == KG_ERR_CONFLICT || err == KG_ERR_NOT_FOUND);
     return err;
 }
 
@@ -295,18 +190,18 @@ static void test_replay_refused(void **state)
 static void test_failover_kill(void **state)
 {
     (void)state;
-    kg_err err = kg_mpc_coordinator_preprocess(T.co, &T.k, 5); /* node 1 has cached commitments */
+    kg_err err = kg_mpc_coordinator_preprocess(T.m.co, &T.k, 5); /* node 1 has cached commitments */
     if (err) fail_msg("preprocess: %s", kg_err_detail(err));
-    node_kill(1);
+    mpc_nodes_kill(&T.m, 1);
     for (int i = 0; i < 5; i++)
         if ((err = sign_check())) fail_msg("signature %d without node 1: %s", i, kg_err_detail(err));
     /* node 2 hangs: its answer times out, then too few nodes are left */
-    assert_int_equal(kill(T.pid[2], SIGSTOP), 0);
+    assert_int_equal(kill(T.m.pid[2], SIGSTOP), 0);
     int st = 0; /* kill() does not wait for the stop to happen: make sure it did */
-    assert_int_equal(waitpid(T.pid[2], &st, WUNTRACED), T.pid[2]);
+    assert_int_equal(waitpid(T.m.pid[2], &st, WUNTRACED), T.m.pid[2]);
     assert_true(WIFSTOPPED(st));
     err = sign_check();
-    kill(T.pid[2], SIGCONT);
+    kill(T.m.pid[2], SIGCONT);
     assert_int_equal(err, KG_ERR_NETWORK);
     const char *d = kg_err_detail(err);
     assert_non_null(strstr(d, "node 1"));
@@ -316,14 +211,14 @@ static void test_failover_kill(void **state)
 static void test_restart(void **state)
 {
     (void)state;
-    assert_int_equal(node_start(1, 2), 0);
-    kg_err err = kg_mpc_coordinator_preprocess(T.co, &T.k, 5);
+    assert_int_equal(mpc_nodes_start(&T.m, 1, NULL), 0);
+    kg_err err = kg_mpc_coordinator_preprocess(T.m.co, &T.k, 5);
     if (err) fail_msg("preprocess after restart: %s", kg_err_detail(err));
     kg_bytes resp = {0};
     kg_mpc_node_msg m;
     err = call(1, KG_MPC_NODE_SIGN_PRE, &T.used_req, &resp, &m); /* durable: still used */
     assert_int_equal(err, KG_ERR_CONFLICT);
-    node_kill(3); /* signing now needs node 1 */
+    mpc_nodes_kill(&T.m, 3); /* signing now needs node 1 */
     for (int i = 0; i < 5; i++)
         if ((err = sign_check())) fail_msg("signature %d with the restarted node: %s", i, kg_err_detail(err));
 }
