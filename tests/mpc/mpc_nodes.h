@@ -161,6 +161,7 @@ static inline int mpc_nodes_init(mpc_nodes *m, const char *prefix, int n, bool s
     char ca[300], nd[300], bin[512];
     memset(m, 0, sizeof *m);
     if (n < 1 || n > MPC_NODES_MAX) return -1;
+    signal(SIGPIPE, SIG_IGN); /* the coordinator writes to sockets a killed node closed (mpc/net.h) */
     m->n = n;
     snprintf(m->bin, sizeof m->bin, "%s", KG_BINARY);
     snprintf(bin, sizeof bin, "%s", KG_BINARY);

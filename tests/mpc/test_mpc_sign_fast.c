@@ -225,7 +225,6 @@ static void test_restart(void **state)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pooled_many),     cmocka_unit_test(test_preprocessed_many),
         cmocka_unit_test(test_concurrent),      cmocka_unit_test(test_replay_refused),
