@@ -93,14 +93,19 @@ health_code() {
 
 # start_server NAME: start on a fresh port and wait until it is unsealed.
 start_server() {
-  PORT="$(free_port)"
-  ADDR="http://127.0.0.1:$PORT"
-  "$KG_BINARY" server --dev --data "$DATA" --listen "127.0.0.1:$PORT" >"$TMP/server-$1.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 300); do
-    [ "$(health_code)" = 200 ] && [ -s "$DATA/root.token" ] && break
-    kill -0 "$server_pid" 2>/dev/null || fail "the server ($1) exited during start-up"
-    sleep 0.1
+  local try
+  for try in 1 2 3 4 5; do # a new port when another test took this one before our bind
+    PORT="$(free_port)"
+    ADDR="http://127.0.0.1:$PORT"
+    "$KG_BINARY" server --dev --data "$DATA" --listen "127.0.0.1:$PORT" >"$TMP/server-$1.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 300); do
+      [ "$(health_code)" = 200 ] && [ -s "$DATA/root.token" ] && break 2
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$server_pid" 2>/dev/null && break
+    grep -q "cannot listen" "$TMP/server-$1.log" || fail "the server ($1) exited during start-up"
   done
   [ "$(health_code)" = 200 ] || fail "the server ($1) did not become healthy within 30 s"
   printf 'Authorization: Bearer %s\n' "$(tr -d '[:space:]' <"$DATA/root.token")" >"$TMP/auth.hdr"

@@ -18,27 +18,30 @@
 . "$(dirname "$0")/mpc_lib.sh"
 cd "$TMP" || exit 1
 
-for try in 1 2 3 4 5; do PORT=$((20000 + RANDOM % 40000)); port_busy "$PORT" || break; done
-export KASHGUARD_ADDR="http://127.0.0.1:$PORT"
-unset KASHGUARD_TOKEN
-cat > server.conf <<CONF
-listen = 127.0.0.1:$PORT
-data_dir = $TMP/data
-tls_disable = true
-mpc = true
-CONF
-
+# start_prod: the production server on a free port (a new one on each
+# try: another test may take the port between the check and the bind).
 start_prod() {
-    "$KG" server --config server.conf >>"$TMP/server.out" 2>>"$TMP/server.err" &
-    SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        curl -s "$KASHGUARD_ADDR/v1/sys/seal-status" >/dev/null && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
+    local try
+    for try in 1 2 3 4 5; do
+        PORT=$((20000 + RANDOM % 40000))
+        port_busy "$PORT" && continue
+        export KASHGUARD_ADDR="http://127.0.0.1:$PORT"
+        printf 'listen = 127.0.0.1:%s\ndata_dir = %s\ntls_disable = true\nmpc = true\n' "$PORT" "$TMP/data" >server.conf
+        "$KG" server --config server.conf >>"$TMP/server.out" 2>>"$TMP/server.err" &
+        SERVER_PID=$!
+        for _ in $(seq 1 300); do
+            curl -s "$KASHGUARD_ADDR/v1/sys/seal-status" >/dev/null && return 0
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$SERVER_PID" 2>/dev/null && break # up but not answering: a real failure
+        wait "$SERVER_PID" 2>/dev/null
+        tail -n 1 "$TMP/server.err" | grep -q "cannot listen" || break
     done
     cat "$TMP/server.err" >&2
     fail "the production server did not come up"
 }
+unset KASHGUARD_TOKEN
 unseal() { for i in "$@"; do run 0 "$KG" operator unseal < "share$i"; done; }
 
 # register_and_start ID: the node with the CA its registration returned;
