@@ -10,8 +10,6 @@ kg_err kg_mpc_node_file_read(kg_bytes *out, const char *path, size_t max) KG_WAR
 /** Write a file mode 0600 through a temporary file and rename(2); with
  *  excl an existing file is KG_ERR_CONFLICT. */
 kg_err kg_mpc_node_file_write(const char *path, const uint8_t *data, size_t len, bool excl) KG_WARN_UNUSED;
-/** A key id: 1..KG_MPC_NODE_KEY_ID_MAX characters of [A-Za-z0-9._-]. */
-kg_err kg_mpc_node_key_id_check(const uint8_t *id, size_t len) KG_WARN_UNUSED;
 /** A key share's fixed wire form (group, id, t, n, secret, PK_i, PK). */
 #define KG_MPC_NODE_SHARE_BYTES (1 + 2 + 2 + 2 + KG_MPC_SCALAR_BYTES + 2 * KG_MPC_POINT_MAX_BYTES)
 void kg_mpc_node_share_pack(uint8_t out[static KG_MPC_NODE_SHARE_BYTES], const kg_mpc_frost_key_share *s);

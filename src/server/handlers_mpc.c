@@ -38,15 +38,12 @@ kg_err kg_server_mpc_unavailable(kg_req *r, json_t **out)
     return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
 }
 
-/* An MPC key id from the path: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
+/* An MPC key id from the path (the syntax every node and record use). */
 static kg_err key_id_check(const char *id)
 {
-    size_t n = id ? strlen(id) : 0;
-    bool ok = n >= 1 && n <= KG_MPC_NODE_KEY_ID_MAX && id[0] != '.';
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9') ||
-             id[i] == '.' || id[i] == '_' || id[i] == '-';
-    return ok ? KG_OK : kg_err_set(KG_ERR_BAD_INPUT, "'%.80s' is not an MPC key id (like mpc-0123...)", id ? id : "");
+    kg_err e = kg_mpc_node_key_id_check((const uint8_t *)id, id != NULL ? strlen(id) : 0);
+    return e == KG_OK ? KG_OK
+                      : kg_err_set(e, "'%.80s' is not an MPC key id (like mpc-0123...): %s", id ? id : "", kg_err_detail(e));
 }
 
 /* Authorize action on the MPC key named by the path (after checking its syntax). */

@@ -231,6 +231,10 @@ typedef struct {
 
 /* ---------------------------------------------------------- key records */
 
+/** A key id: 1..KG_MPC_NODE_KEY_ID_MAX characters of [A-Za-z0-9._-], not
+ *  starting with '.'. KG_OK | KG_ERR_BAD_INPUT. */
+kg_err kg_mpc_node_key_id_check(const uint8_t *id, size_t len) KG_WARN_UNUSED;
+
 /** What the coordinator knows of a threshold key: public values only. */
 typedef struct {
     char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
