@@ -140,8 +140,11 @@ kg_err kg_mpc_bn_exp_secret(BIGNUM *r, const BIGNUM *a, const BIGNUM *e, const k
     if (!out || !BN_nnmod(base, a, m->n, ctx) || !BN_copy(ae, e)) { err = nomem("bn_exp_secret"); goto done; }
     BN_set_flags(ae, BN_FLG_CONSTTIME);
     BN_set_flags(out, BN_FLG_CONSTTIME);
-    /* Both a and a^-1 are public; only which one is used depends on the
-     * secret sign, and that choice is a masked swap, not a branch. */
+    /* The base may be secret too (a Paillier nonce ρ raised to e): the flag
+     * makes BN_mod_inverse take OpenSSL's constant-time path. */
+    BN_set_flags(base, BN_FLG_CONSTTIME);
+    /* Which of a and a^-1 is used depends on the secret sign: a masked swap,
+     * not a branch. */
     if (!BN_mod_inverse(inv, base, m->n, ctx)) {
         err = kg_err_set(KG_ERR_BAD_INPUT, "cggmp: base of a secret power is not invertible");
         goto done;
