@@ -243,6 +243,13 @@ int kg_cmd_mpc_address(kg_cli *cli);
 int kg_cmd_mpc_psbt(kg_cli *cli);
 int kg_cmd_mpc_send(kg_cli *cli);
 extern const kg_cli_opt kg_opts_mpc_address[], kg_opts_mpc_psbt[], kg_opts_mpc_send[];
+/* cmd_mpc_ecdsa.c: threshold ECDSA (CGGMP21) keys: presign, digest signing
+ * (from kg_cmd_mpc_sign when --digest/--digest-b64 is given), EVM sends
+ * (from kg_cmd_mpc_send for --chain eth; body holds "to"). */
+int kg_cmd_mpc_presign(kg_cli *cli);
+extern const kg_cli_opt kg_opts_mpc_presign[];
+int kg_cli_mpc_sign_digest(kg_cli *cli);
+int kg_cli_mpc_send_evm(kg_cli *cli, json_t *body);
 /* cmd_mpc_import.c: import an existing key (the CLI is the trusted dealer). */
 int kg_cmd_mpc_import(kg_cli *cli);
 extern const kg_cli_opt kg_opts_mpc_import[];

@@ -38,14 +38,19 @@ const kg_cli_opt kg_opts_mpc_keygen[] = {
      "(the default is all of them)."},
     {"threshold", KG_OPT_STR, "<t>", true, "How many nodes must take part in a signature (2..n)."},
     {"scheme", KG_OPT_STR, "<name>", false,
-     "frost-ed25519 (the default), frost-ristretto255, frost-p256, frost-secp256k1 or frost-secp256k1-tr."},
+     "frost-ed25519 (the default), frost-ristretto255, frost-p256, frost-secp256k1 or frost-secp256k1-tr; "
+     "threshold ECDSA: cggmp21-secp256k1 or cggmp21-p256."},
     {"json", KG_OPT_BOOL, NULL, false, "Print a JSON object."},
     OPT_END,
 };
 const kg_cli_opt kg_opts_mpc_sign[] = {
     OPT_CA_DIR_REST,
     {"key", KG_OPT_STR, "<key id>", true, "The MPC key id printed by `mpc keygen`."},
-    {"message", KG_OPT_STR, "<data>", true, "The message: @file, - (stdin) or literal text."},
+    {"message", KG_OPT_STR, "<data>", false, "The message: @file, - (stdin) or literal text (FROST keys)."},
+    {"digest", KG_OPT_STR, "<hex>", false, "Threshold ECDSA keys: the 32-byte digest to sign, 64 hex digits."},
+    {"digest-b64", KG_OPT_STR, "<b64>", false, "Threshold ECDSA keys: the digest as base64."},
+    {"path", KG_OPT_STR, "<m/i/j>", false,
+     "Threshold ECDSA keys: sign with the non-hardened BIP32 child at this path (default m, the key itself)."},
     {"nodes", KG_OPT_STR, "<id@host:port,...>", false, "New addresses of nodes (saved in the address book)."},
     {"taproot", KG_OPT_BOOL, NULL, false,
      "frost-secp256k1-tr with --ca-dir: sign for the BIP341 output key (BIP86 without --merkle-root)."},
@@ -67,6 +72,9 @@ const kg_cli_opt kg_opts_mpc_node[] = {
     {"passphrase-file", KG_OPT_STR, "<file>", false,
      "Keep the seal key wrapped under this passphrase (Argon2id, XChaCha20-Poly1305) in seal.key.enc; a "
      "plaintext seal.key is converted and removed. Default: env KASHGUARD_NODE_PASSPHRASE, else none."},
+    {"paillier-bits", KG_OPT_STR, "<2048|3072|4096>", false,
+     "CGGMP21 (threshold ECDSA) Paillier modulus size for aux info and refresh; safe primes of half that size "
+     "are made in the background into DATA/cggmp-primes.txt. Default: env KG_MPC_PAILLIER_BITS, else 3072."},
     OPT_END,
 };
 
@@ -175,7 +183,8 @@ int kg_cmd_mpc_keygen(kg_cli *cli)
     const char *scheme = kg_cli_str(cli, "scheme");
     kg_mpc_coordinator *co = NULL;
     signal(SIGPIPE, SIG_IGN);
-    kg_err err = scheme ? kg_mpc_key_scheme_parse(&g, &taproot, scheme) : KG_OK;
+    bool ecdsa = false; /* cggmp21-*: threshold ECDSA (kg_mpc_coordinator_cggmp_keygen) */
+    kg_err err = scheme ? kg_mpc_key_scheme_parse_any(&g, &taproot, &ecdsa, scheme) : KG_OK;
     if (err) return kg_cli_local_error(cli, err);
     if (!kg_cli_str(cli, "ca-dir")) return kg_cli_mpc_keygen_rest(cli);
     if (!kg_cli_str(cli, "nodes")) return kg_cli_usage_error(cli, "--ca-dir needs --nodes id@host:port,...");
@@ -186,7 +195,9 @@ int kg_cmd_mpc_keygen(kg_cli *cli)
         return KG_CLI_LOCAL;
     }
     kg_mpc_key *k = calloc(1, sizeof *k);
-    err = k ? kg_mpc_coordinator_keygen(co, k, g, taproot, (unsigned)t, ids, n) : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    err = !k ? kg_err_set(KG_ERR_NOMEM, "out of memory")
+             : ecdsa ? kg_mpc_coordinator_cggmp_keygen(co, k, g, (unsigned)t, ids, n)
+                     : kg_mpc_coordinator_keygen(co, k, g, taproot, (unsigned)t, ids, n);
     if (!err) err = kg_mpc_key_file_save(kg_cli_str(cli, "ca-dir"), k);
     rc = err ? remote_error(cli, err) : print_key(cli, k);
     free(k);
@@ -201,6 +212,10 @@ int kg_cmd_mpc_sign(kg_cli *cli)
     size_t n = 0;
     kg_mpc_coordinator *co = NULL;
     signal(SIGPIPE, SIG_IGN);
+    if (kg_cli_str(cli, "digest") || kg_cli_str(cli, "digest-b64")) return kg_cli_mpc_sign_digest(cli); /* cmd_mpc_ecdsa.c */
+    if (!kg_cli_str(cli, "message"))
+        return kg_cli_usage_error(cli, "give --message (FROST keys) or --digest/--digest-b64 (threshold ECDSA keys)");
+    if (kg_cli_str(cli, "path")) return kg_cli_usage_error(cli, "--path applies to --digest (threshold ECDSA keys)");
     kg_mpc_sign_opts opts = {.taproot_tweak = kg_cli_bool(cli, "taproot")};
     const char *mr = kg_cli_str(cli, "merkle-root");
     size_t mr_len = 0;
@@ -290,6 +305,17 @@ int kg_cmd_mpc_node(kg_cli *cli)
     kg_mpc_node_config cfg = {.data_dir = kg_cli_str(cli, "data"), .listen = kg_cli_str(cli, "listen"),
                               .ca_cert = kg_cli_str(cli, "ca"), .cert = kg_cli_str(cli, "cert"),
                               .key = kg_cli_str(cli, "key"), .envelope_key = ek, .id = (uint16_t)id};
+    unsigned long pbits = 0;
+    const char *pb_env = getenv("KG_MPC_PAILLIER_BITS"); /* tests: small moduli without a flag on every node */
+    if (kg_cli_uint(cli, &pbits, "paillier-bits", 0, 2048, 4096)) return KG_CLI_LOCAL;
+    if (!kg_cli_str(cli, "paillier-bits") && pb_env && *pb_env) {
+        char *end = NULL;
+        pbits = strtoul(pb_env, &end, 10);
+        if (*end) pbits = 1; /* refused below, naming the value */
+    }
+    if (pbits && pbits != 2048 && pbits != 3072 && pbits != 4096)
+        return kg_cli_usage_error(cli, "--paillier-bits (or KG_MPC_PAILLIER_BITS) must be 2048, 3072 or 4096");
+    cfg.paillier_bits = (unsigned)pbits;
     char pass[1024];
     int prc = node_passphrase(cli, pass, sizeof pass);
     if (prc != KG_CLI_OK) return prc;

@@ -3,7 +3,7 @@
  * repair over the network").
  *
  *   mpc refresh --key ID                      proactive refresh (epoch + 1)
- *   mpc reshare --key ID --threshold T --parties 1,2,4
+ *   mpc reshare --key ID --threshold T --parties 1,2,4   (FROST and CGGMP21 keys)
  *   mpc repair  --key ID --node N             rebuild node N's share
  *   mpc resync  --key ID                      rebuild the record from the nodes
  *                                             (coordinator crashed after a commit)
@@ -126,7 +126,11 @@ static int run_local(kg_cli *cli, int op, unsigned t, const uint16_t *ids, size_
         free(k);
         return rc;
     }
-    if (op == OP_REFRESH) err = kg_mpc_coordinator_refresh(co, k);
+    if (op == OP_REFRESH && k->ecdsa) err = kg_mpc_coordinator_cggmp_refresh(co, k); /* CGGMP21 */
+    else if (op == OP_RESHARE && k->ecdsa) err = kg_mpc_coordinator_cggmp_reshare(co, k, t, ids, n);
+    else if (k->ecdsa) err = kg_err_set(KG_ERR_BAD_INPUT, "MPC key %s is %s: only refresh and reshare are available "
+                                        "for threshold ECDSA keys yet", k->key_id, kg_mpc_key_scheme(k));
+    else if (op == OP_REFRESH) err = kg_mpc_coordinator_refresh(co, k);
     else if (op == OP_RESHARE) err = kg_mpc_coordinator_reshare(co, k, t, ids, n);
     else if (op == OP_REPAIR) err = kg_mpc_coordinator_repair(co, k, node);
     else err = kg_mpc_coordinator_resync(co, k);

@@ -20,12 +20,16 @@
 #define OPT_END {NULL, 0, NULL, false, NULL}
 #define OPT_KEY {"key", KG_OPT_STR, "<key-id>", true, "The MPC key (mpc-...)."}
 #define OPT_JSON {"json", KG_OPT_BOOL, NULL, false, "Print the server's JSON answer."}
+#define OPT_PATH {"path", KG_OPT_STR, "<m/i/j>", false, \
+    "Threshold ECDSA (cggmp21) keys: the non-hardened BIP32 child to use (default m, the key itself)."}
 
 const kg_cli_opt kg_opts_mpc_address[] = {
     OPT_KEY,
     {"chain", KG_OPT_STR, "<chain>", true,
-     "bitcoin (a frost-secp256k1-tr key: P2TR, BIP86) or solana (a frost-ed25519 key)."},
+     "bitcoin (a frost-secp256k1-tr key: P2TR, BIP86; a cggmp21-secp256k1 key: P2WPKH), solana (a frost-ed25519 "
+     "key) or eth (a cggmp21-secp256k1 key)."},
     {"network", KG_OPT_STR, "<net>", false, "Bitcoin network: mainnet (default), testnet, signet or regtest."},
+    OPT_PATH,
     OPT_JSON,
     OPT_END,
 };
@@ -34,12 +38,13 @@ const kg_cli_opt kg_opts_mpc_psbt[] = {
     {"psbt", KG_OPT_STR, "<psbt>", true, "The PSBT: base64, @file (base64 or binary) or - for stdin."},
     {"finalize", KG_OPT_BOOL, NULL, false, "Finalize and print the network transaction (hex) instead of the PSBT."},
     {"network", KG_OPT_STR, "<net>", false, "Bitcoin network, for messages (default mainnet)."},
+    OPT_PATH,
     OPT_JSON,
     OPT_END,
 };
 const kg_cli_opt kg_opts_mpc_send[] = {
     OPT_KEY,
-    {"chain", KG_OPT_STR, "<chain>", true, "solana or bitcoin."},
+    {"chain", KG_OPT_STR, "<chain>", true, "solana, bitcoin or eth (threshold ECDSA keys, EIP-1559)."},
     {"to", KG_OPT_STR, "<address>", true, "The recipient."},
     {"amount", KG_OPT_STR, "<amount>", true,
      "bitcoin: BTC (0.001) or satoshis (1500sat); solana: SOL (0.25) or lamports (1000000lamports)."},
@@ -47,7 +52,8 @@ const kg_cli_opt kg_opts_mpc_send[] = {
      "The node API the server talks to: an Esplora API root (bitcoin) or a Solana JSON-RPC URL."},
     {"network", KG_OPT_STR, "<net>", false, "Bitcoin network (default mainnet)."},
     {"fee-rate", KG_OPT_STR, "<sat/vB>", false, "Bitcoin fee rate (default: the node's 6-block estimate)."},
-    {"no-wait", KG_OPT_BOOL, NULL, false, "Solana: do not wait for the transfer to be confirmed."},
+    {"no-wait", KG_OPT_BOOL, NULL, false, "Solana, eth: do not wait for the transfer to be confirmed."},
+    OPT_PATH,
     OPT_JSON,
     OPT_END,
 };
@@ -82,8 +88,12 @@ int kg_cmd_mpc_address(kg_cli *cli)
     const char *chain = kg_cli_str(cli, "chain"), *net = kg_cli_str(cli, "network");
     char suffix[160];
     int rc;
+    const char *path = kg_cli_str(cli, "path"); /* ECDSA keys: m/0/5 (digits, '/', 'm' only) */
     if ((rc = word_opt(cli, "chain")) || (rc = word_opt(cli, "network"))) return rc;
-    snprintf(suffix, sizeof suffix, "/address?chain=%s%s%s", chain, net ? "&network=" : "", net ? net : "");
+    if (path && (strlen(path) > 60 || strspn(path, "m/0123456789") != strlen(path)))
+        return kg_cli_usage_error(cli, "--path '%.40s' is not a non-hardened BIP32 path like m/0/5", path);
+    snprintf(suffix, sizeof suffix, "/address?chain=%s%s%s%s%s", chain, net ? "&network=" : "", net ? net : "",
+             path ? "&path=" : "", path ? path : "");
     return call_print(cli, "GET", suffix, NULL, "address");
 }
 
@@ -98,6 +108,7 @@ int kg_cmd_mpc_psbt(kg_cli *cli)
     json_t *body = json_pack("{s:s, s:b}", "psbt", b64, "finalize", fin);
     free(b64);
     if (body && kg_cli_str(cli, "network")) json_object_set_new(body, "network", json_string(kg_cli_str(cli, "network")));
+    if (body && kg_cli_str(cli, "path")) json_object_set_new(body, "path", json_string(kg_cli_str(cli, "path")));
     if (!body) return kg_cli_usage_error(cli, "out of memory");
     rc = call_print(cli, "POST", "/psbt", body, fin ? "tx" : "psbt");
     json_decref(body);
@@ -159,10 +170,12 @@ int kg_cmd_mpc_send(kg_cli *cli)
     const char *chain = kg_cli_str(cli, "chain");
     bool btc = strcmp(chain, "bitcoin") == 0 || strcmp(chain, "btc") == 0;
     bool sol = strcmp(chain, "solana") == 0 || strcmp(chain, "sol") == 0;
-    if (!btc && !sol) return kg_cli_usage_error(cli, "--chain '%.40s': use bitcoin or solana", chain);
+    bool eth = strcmp(chain, "eth") == 0 || strcmp(chain, "ethereum") == 0; /* cmd_mpc_ecdsa.c */
+    if (!btc && !sol && !eth) return kg_cli_usage_error(cli, "--chain '%.40s': use bitcoin, solana or eth", chain);
+    if (!eth && kg_cli_str(cli, "path")) return kg_cli_usage_error(cli, "--path applies to --chain eth");
     json_t *body = json_pack("{s:s}", "to", kg_cli_str(cli, "to"));
     if (!body) return kg_cli_usage_error(cli, "out of memory");
-    int rc = btc ? send_bitcoin(cli, body) : send_solana(cli, body);
+    int rc = eth ? kg_cli_mpc_send_evm(cli, body) : btc ? send_bitcoin(cli, body) : send_solana(cli, body);
     json_decref(body);
     return rc;
 }

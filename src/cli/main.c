@@ -301,6 +301,9 @@ static const kg_cli_cmd commands[] = {
      "  Without --ca-dir the server (KASHGUARD_ADDR) coordinates its registered nodes\n"
      "  (POST /v1/mpc/keys); with --ca-dir this command is the coordinator of --nodes.\n\n"
      "  2-of-3 on the server's nodes:" E "mpc keygen --threshold 2 --parties 3\n\n"
+     "  --scheme cggmp21-secp256k1 (or cggmp21-p256) makes a threshold ECDSA key (CGGMP21:\n"
+     "  key generation, then Paillier keys and proofs; it gets a BIP32 chain code):" E
+     "mpc keygen --scheme cggmp21-secp256k1 --threshold 2 --parties 3\n\n"
      "  A 2-of-3 Ed25519 key, standalone:" E "mpc keygen --ca-dir ./mpc --threshold 2 --nodes "
      "1@127.0.0.1:7401,2@127.0.0.1:7402,3@127.0.0.1:7403",
      kg_opts_mpc_keygen, 0, 0, false},
@@ -312,8 +315,19 @@ static const kg_cli_cmd commands[] = {
      "  Standalone:" E "mpc sign --ca-dir ./mpc --key mpc-3f9a... --message @msg.bin\n\n"
      "  frost-secp256k1-tr keys make BIP340 signatures (BIP 445) under the x-only key;\n"
      "  --taproot signs for the BIP341 output key (a key-path spend, BIP86 unless\n"
-     "  --merkle-root is given):" E "mpc sign --ca-dir ./mpc --key mpc-7c1e... --message @sighash.bin --taproot",
+     "  --merkle-root is given):" E "mpc sign --ca-dir ./mpc --key mpc-7c1e... --message @sighash.bin --taproot\n\n"
+     "  Threshold ECDSA (cggmp21-*) keys sign a 32-byte digest, not a message (hash it\n"
+     "  first), optionally as the non-hardened BIP32 child at --path. Prints the signature\n"
+     "  r||s (base64, low-S), the recovery id and the public key signed for:" E
+     "mpc sign --key mpc-9d2b... --digest 9f86d081...0a08 --path m/0/5",
      kg_opts_mpc_sign, 0, 0, false},
+    {"mpc presign", kg_cmd_mpc_presign, "Make presignatures of a threshold ECDSA MPC key ahead", "[KEY]",
+     "  CGGMP21 presigning (three rounds with zero-knowledge proofs between t nodes) done\n"
+     "  before a digest is known (POST /v1/mpc/keys/{id}/presign). A later `mpc sign` uses a\n"
+     "  stored presignature and is one round trip; each is used once and a refresh drops\n"
+     "  them. --count is 1..1000.\n\n"
+     "  Make 10:" E "mpc presign mpc-9d2b... --count 10",
+     kg_opts_mpc_presign, 0, 1, false},
     {"mpc refresh", kg_cmd_mpc_refresh, "Give an MPC key's nodes new shares (same public key)", "",
      "  Proactive refresh: every live node deals a sharing of zero, so the shares change\n"
      "  and the public key does not; shares stolen before no longer combine with the new\n"
@@ -323,6 +337,8 @@ static const kg_cli_cmd commands[] = {
      "  every node (and the key record) as it was. Asks the server (POST\n"
      "  /v1/mpc/keys/{id}/refresh) unless --ca-dir is given.\n\n"
      "  Refresh on the server:" E "mpc refresh --key mpc-3f9a...\n\n"
+     "  A threshold ECDSA (cggmp21-*) key refreshes with every holder taking part: new\n"
+     "  Paillier keys and shares, same public key; its unused presignatures are dropped.\n\n"
      "  Standalone:" E "mpc refresh --ca-dir ./mpc --key mpc-3f9a...",
      kg_opts_mpc_refresh, 0, 0, false},
     {"mpc reshare", kg_cmd_mpc_reshare, "Move an MPC key to other nodes or another threshold", "",
@@ -330,6 +346,9 @@ static const kg_cli_cmd commands[] = {
      "  deal, every new holder must take part, the public key stays the same and the\n"
      "  epoch goes up by one. Holders left out delete their shares. Asks the server (POST\n"
      "  /v1/mpc/keys/{id}/reshare) unless --ca-dir is given.\n\n"
+     "  A threshold ECDSA (cggmp21-*) key reshares the same way; the new holders then\n"
+     "  make new Paillier keys (aux info) before the new shares replace the old ones,\n"
+     "  and the old epoch's presignatures are dropped.\n\n"
      "  2-of-3 to 3-of-5:" E "mpc reshare --ca-dir ./mpc --key mpc-3f9a... --threshold 3 --parties 1,2,3,4,5",
      kg_opts_mpc_reshare, 0, 0, false},
     {"mpc repair", kg_cmd_mpc_repair, "Rebuild one MPC node's share", "",
@@ -386,20 +405,25 @@ static const kg_cli_cmd commands[] = {
      "  `kashguard mpc-node --data DIR --ca DIR/ca.pem --cert DIR/node.pem --key DIR/node.key`.\n\n"
      "  Register node 4:" E "mpc node add --id 4 --node-addr 10.0.0.4:7404 --dir ./node4",
      kg_opts_mpc_node_add, 0, 0, false},
-    {"mpc address", kg_cmd_mpc_address, "Print the Bitcoin or Solana address of an MPC key", "",
+    {"mpc address", kg_cmd_mpc_address, "Print the Bitcoin, Ethereum or Solana address of an MPC key", "",
      "  Ask the server for the address of an MPC key (GET /v1/mpc/keys/{id}/address): a\n"
      "  frost-secp256k1-tr key has a Bitcoin P2TR address (BIP86 tweak of its x-only group\n"
-     "  key), a frost-ed25519 key a Solana address (Base58 of its group key).\n\n"
+     "  key), a frost-ed25519 key a Solana address (Base58 of its group key), a\n"
+     "  cggmp21-secp256k1 key an Ethereum address and a Bitcoin P2WPKH address, of the\n"
+     "  key or of its non-hardened child at --path.\n\n"
+     "  Ethereum address of child m/0/1:" E "mpc address --key mpc-9d2b... --chain eth --path m/0/1\n\n"
      "  Regtest P2TR address:" E "mpc address --key mpc-7c1e... --chain bitcoin --network regtest\n\n"
      "  Solana address:" E "mpc address --key mpc-3f9a... --chain solana",
      kg_opts_mpc_address, 0, 0, false},
-    {"mpc psbt", kg_cmd_mpc_psbt, "Sign a PSBT's inputs of an MPC key (taproot key path)", "",
+    {"mpc psbt", kg_cmd_mpc_psbt, "Sign a PSBT's inputs of an MPC key (P2TR or P2WPKH)", "",
      "  The server signs every input whose witness UTXO pays the MPC key's P2TR address\n"
      "  (BIP341 key path, through the key's nodes; POST /v1/mpc/keys/{id}/psbt) and prints\n"
-     "  the signed PSBT, or with --finalize the network transaction in hex.\n\n"
+     "  the signed PSBT, or with --finalize the network transaction in hex. For a\n"
+     "  cggmp21-secp256k1 key: every input paying P2WPKH of the key (or its child at\n"
+     "  --path), BIP143 ECDSA signatures.\n\n"
      "  Sign and finalize:" E "mpc psbt --key mpc-7c1e... --psbt @spend.psbt --finalize",
      kg_opts_mpc_psbt, 0, 0, false},
-    {"mpc send", kg_cmd_mpc_send, "Send BTC or SOL from an MPC key", "",
+    {"mpc send", kg_cmd_mpc_send, "Send BTC, ETH or SOL from an MPC key", "",
      "  The server builds the transfer, signs it with the key's nodes and broadcasts it\n"
      "  through --rpc (POST /v1/mpc/keys/{id}/bitcoin/send: the key's coins from an Esplora\n"
      "  API, change back to its address; .../solana/transfer: a System Program transfer).\n"
@@ -407,11 +431,17 @@ static const kg_cli_cmd commands[] = {
      "  0.001 BTC on regtest:" E "mpc send --key mpc-7c1e... --chain bitcoin --network regtest "
      "--to bcrt1p... --amount 0.001 --rpc http://127.0.0.1:3002/api\n\n"
      "  0.25 SOL:" E "mpc send --key mpc-3f9a... --chain solana --to 9xQe... --amount 0.25 "
-     "--rpc https://api.devnet.solana.com",
+     "--rpc https://api.devnet.solana.com\n\n"
+     "  --chain eth (a cggmp21-secp256k1 key, or its child at --path): an EIP-1559\n"
+     "  transfer, nonce, fees and gas from the node (POST .../evm/send); --amount in ETH or\n"
+     "  \"<n>wei\"; prints the transaction hash once mined (unless --no-wait):" E
+     "mpc send --key mpc-9d2b... --chain eth --to 0x70997970... --amount 0.5 --rpc http://127.0.0.1:8545",
      kg_opts_mpc_send, 0, 0, false},
     {"mpc-node", kg_cmd_mpc_node, "Run one MPC node (a FROST party)", "",
      "  Run one MPC party in the foreground until SIGINT or SIGTERM. It accepts mutual-TLS\n"
-     "  connections from the coordinator only and keeps its key shares sealed in --data.\n\n"
+     "  connections from the coordinator only and keeps its key shares sealed in --data.\n"
+     "  For CGGMP21 (threshold ECDSA) it keeps a pool of safe primes for Paillier keys in\n"
+     "  --data/cggmp-primes.txt, filled in the background (--paillier-bits, default 3072).\n\n"
      "  Run node 1:" E "mpc-node --data ./node1 --listen 127.0.0.1:7401 --ca ./mpc/ca.pem "
      "--cert ./node1/node.pem --key ./node1/node.key --id 1",
      kg_opts_mpc_node, 0, 0, true},

@@ -15,7 +15,9 @@
  *   fin verify Πmod_j, Πfac_j and g_j(i) against B_j; the aux info (every
  *       party's N, s, t and its digest) and, for a refresh, the new share
  *       x_i + Σ g_j(i) with public shares X_k + Σ g_j(k)·G, epoch + 1.
- * Every failed check names its sender (identifiable abort). */
+ * Every failed check names its sender (identifiable abort). R3's proofs
+ * and fin's per-peer checks run as tasks on a few threads
+ * (kg_mpc_cggmp_par); the culprit named is the sequential loop's. */
 #include "cggmp_int.h"
 
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 
 #include "kashguard/crypto.h"
 #include "kashguard/mpc/frost.h"
+#include "node_evil.h" /* test-only hooks: nothing unless KG_MPC_EVIL */
 
 enum { TAG_COM = 0x21, TAG_DECOM = 0x22, TAG_MOD = 0x23, TAG_FAC = 0x24 };
 enum { R1 = 1, R2, R3, FIN, DONE, DEAD };
@@ -130,8 +133,14 @@ static kg_err round1_keys(kg_mpc_cggmp_aux_run *st)
 {
     kg_mpc_cggmp_aux *a = st->aux;
     const kg_mpc_group_id g = st->share.group;
+#if KG_MPC_EVIL /* test build only (node_evil.h, cggmp_evil.c) */
+    if (kg_mpc_evil_is("cg-bad-paillier")) kg_mpc_evil_cg_primes(st->p);
+#endif
     kg_err e = kg_mpc_paillier_sk_from_primes(&a->sk, st->p, st->q);
     if (!e) e = kg_mpc_rped_generate(&a->rsk, st->p, st->q);
+#if KG_MPC_EVIL /* test build only */
+    if (!e && kg_mpc_evil_is("cg-bad-rped")) kg_mpc_evil_cg_rped(&a->rsk);
+#endif
     if (!e) e = kg_crypto_random(st->rho[st->me], 32);
     if (!e) e = kg_crypto_random(st->salt, 32);
     kg_mpc_scalar_zero(g, &st->b[0]);
@@ -259,6 +268,7 @@ static kg_err round3_joint(kg_mpc_cggmp_aux_run *st)
     uint8_t buf[64 + 32];
     kg_err e = kg_mpc_paillier_pk_set(&a->pk[st->me], a->sk.pk.n);
     if (!e) e = kg_mpc_rped_set(&a->rp[st->me], a->sk.pk.n, a->rsk.pub.s, a->rsk.pub.t);
+    if (!e) e = kg_mpc_cggmp_aux_own_crt(a, st->me); /* own entries by CRT (cggmp_crt.c) */
     if (e) return e;
     memcpy(buf, st->sid, 64);
     memcpy(buf + 64, st->rho[st->me], 32);
@@ -268,33 +278,51 @@ static kg_err round3_joint(kg_mpc_cggmp_aux_run *st)
     return KG_OK;
 }
 
+/* Round 3's proofs as tasks (kg_mpc_cggmp_par): 0 is Πmod, j + 1 the Πfac
+ * to party j (under j's ring-Pedersen parameters). */
+typedef struct {
+    kg_mpc_cggmp_aux_run *st;
+    kg_mpc_zk_mod mod;
+    kg_mpc_zk_fac fac[KG_CGGMP_MAX_PARTIES];
+} r3_job;
+
+static kg_err round3_task(void *arg, size_t i)
+{
+    r3_job *jb = arg;
+    kg_mpc_cggmp_aux_run *st = jb->st;
+    kg_mpc_zk_ctx c = zk_ctx(st, st->sid2, st->me);
+#if KG_MPC_EVIL /* test build only */
+    if (i == 0 && kg_mpc_evil_is("cg-bad-paillier")) return kg_mpc_evil_cg_mod_prove(&jb->mod, &c, &st->aux->sk);
+#endif
+    if (i == 0) return kg_mpc_zk_mod_prove(&jb->mod, &c, &st->aux->sk);
+    if (i - 1 == st->me) return KG_OK;
+    return kg_mpc_zk_fac_prove(&jb->fac[i - 1], &c, &st->aux->rp[i - 1], &st->aux->sk);
+}
+
 /* Πmod to all; Πfac (and the refresh share) to each j. */
 static kg_err round3_out(kg_mpc_cggmp_aux_run *st, kg_mpc_cggmp_msg **out, size_t *n_out)
 {
     const kg_mpc_cggmp_share *s = &st->share;
-    kg_mpc_zk_ctx c = zk_ctx(st, st->sid2, st->me);
-    kg_mpc_zk_mod mod;
     kg_mpc_node_wr w = {0};
     uint8_t tag = TAG_MOD;
-    memset(&mod, 0, sizeof mod);
-    kg_err e = kg_mpc_zk_mod_prove(&mod, &c, &st->aux->sk);
-    if (e) return e;
-    kg_mpc_node_wr_fixed(&w, &tag, 1);
-    kg_mpc_zk_mod_write(&w, &mod);
-    kg_mpc_zk_mod_clear(&mod);
-    if (!(e = kg_mpc_node_wr_done(&w))) e = kg_mpc_cggmp_msg_push(out, n_out, s->id, 0, w.b.data, w.b.len);
-    kg_bytes_free(&w.b);
+    r3_job *jb = calloc(1, sizeof *jb);
+    if (!jb) return kg_err_set(KG_ERR_NOMEM, "out of memory in CGGMP21 aux round 3");
+    jb->st = st;
+    size_t failed = 0;
+    kg_err e = kg_mpc_cggmp_par(s->n + 1, round3_task, jb, &failed);
+    if (!e) {
+        kg_mpc_node_wr_fixed(&w, &tag, 1);
+        kg_mpc_zk_mod_write(&w, &jb->mod);
+        if (!(e = kg_mpc_node_wr_done(&w))) e = kg_mpc_cggmp_msg_push(out, n_out, s->id, 0, w.b.data, w.b.len);
+        kg_bytes_free(&w.b);
+    }
     for (size_t j = 0; j < s->n && !e; j++) {
-        kg_mpc_zk_fac fac;
         kg_mpc_scalar x, y;
         if (j == st->me) continue;
-        memset(&fac, 0, sizeof fac);
         memset(&w, 0, sizeof w);
-        if ((e = kg_mpc_zk_fac_prove(&fac, &c, &st->aux->rp[j], &st->aux->sk))) break;
         tag = TAG_FAC;
         kg_mpc_node_wr_fixed(&w, &tag, 1);
-        kg_mpc_zk_fac_write(&w, &fac);
-        kg_mpc_zk_fac_clear(&fac);
+        kg_mpc_zk_fac_write(&w, &jb->fac[j]);
         if (st->refresh) {
             kg_mpc_scalar_from_u64(s->group, &x, s->ids[j]);
             kg_mpc_frost_poly_eval(s->group, &y, st->b, s->t, &x);
@@ -305,6 +333,9 @@ static kg_err round3_out(kg_mpc_cggmp_aux_run *st, kg_mpc_cggmp_msg **out, size_
         if (w.b.data) kg_wipe(w.b.data, w.b.len);
         kg_bytes_free(&w.b);
     }
+    kg_mpc_zk_mod_clear(&jb->mod);
+    for (size_t j = 0; j < s->n; j++) kg_mpc_zk_fac_clear(&jb->fac[j]);
+    free(jb);
     return e;
 }
 
@@ -382,6 +413,39 @@ static kg_err finish_one(kg_mpc_cggmp_aux_run *st, size_t j, const kg_mpc_cggmp_
     return KG_OK;
 }
 
+/* finish_one for every peer on threads (kg_mpc_cggmp_par), each into its
+ * own share sum and culprit; the lowest failing peer is reported, as the
+ * sequential loop would. */
+typedef struct {
+    kg_mpc_cggmp_aux_run *st;
+    const kg_mpc_cggmp_msg *const *bc, *const *p2p;
+    kg_mpc_scalar d[KG_CGGMP_MAX_PARTIES]; /* secret: g_j(i) */
+    uint16_t culprit[KG_CGGMP_MAX_PARTIES];
+} finish_job;
+
+static kg_err finish_task(void *arg, size_t j)
+{
+    finish_job *fj = arg;
+    if (j == fj->st->me) return KG_OK;
+    return finish_one(fj->st, j, fj->bc[j], fj->p2p[j], &fj->d[j], &fj->culprit[j]);
+}
+
+static kg_err finish_all(kg_mpc_cggmp_aux_run *st, const kg_mpc_cggmp_msg *const *bc,
+                         const kg_mpc_cggmp_msg *const *p2p, kg_mpc_scalar *delta, uint16_t *culprit)
+{
+    finish_job *fj = calloc(1, sizeof *fj);
+    if (!fj) return kg_err_set(KG_ERR_NOMEM, "out of memory in CGGMP21 aux finish");
+    fj->st = st; fj->bc = bc; fj->p2p = p2p;
+    size_t failed = 0;
+    kg_err e = kg_mpc_cggmp_par(st->share.n, finish_task, fj, &failed);
+    if (e) *culprit = fj->culprit[failed];
+    for (size_t j = 0; !e && j < st->share.n; j++)
+        if (j != st->me) kg_mpc_scalar_add(st->share.group, delta, delta, &fj->d[j]);
+    kg_wipe(fj, sizeof *fj);
+    free(fj);
+    return e;
+}
+
 /* The refreshed share: x + Σ g_j(i), X_k + Σ g_j(k)·G, same pub. */
 static kg_err finish_share(kg_mpc_cggmp_aux_run *st, const kg_mpc_scalar *delta, kg_mpc_cggmp_share *out)
 {
@@ -418,8 +482,7 @@ kg_err kg_mpc_cggmp_aux_run_finish(kg_mpc_cggmp_aux_run *st, const kg_mpc_cggmp_
     kg_mpc_scalar xi; /* delta starts at g_i(i) */
     kg_mpc_scalar_from_u64(s->group, &xi, s->id);
     kg_mpc_frost_poly_eval(s->group, &delta, st->b, s->t, &xi);
-    for (size_t j = 0; j < s->n && !e; j++)
-        if (j != st->me) e = finish_one(st, j, bc[j], p2p[j], &delta, culprit);
+    e = finish_all(st, bc, p2p, &delta, culprit);
     kg_mpc_cggmp_aux *a = st->aux;
     if (!e) {
         a->id = s->id;

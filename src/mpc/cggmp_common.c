@@ -448,7 +448,7 @@ kg_err kg_mpc_cggmp_aux_decode(kg_mpc_cggmp_aux **out, const uint8_t *in, size_t
         goto out;
     }
     if ((e = kg_mpc_node_rd_end(&r, "CGGMP21 aux")) || (e = aux_own_keys(a, p, q, lambda, me)) ||
-        (e = kg_mpc_cggmp_aux_digest(a)))
+        (e = kg_mpc_cggmp_aux_own_crt(a, (size_t)me)) || (e = kg_mpc_cggmp_aux_digest(a)))
         goto out;
     *out = a;
     a = NULL;
@@ -462,5 +462,20 @@ out:
     kg_mpc_bn_free(q);
     kg_mpc_bn_free(lambda);
     kg_mpc_cggmp_aux_free(a);
+    return e;
+}
+
+/* --- performance engineer: CRT on the owner's entries (cggmp_crt.c) --- */
+
+kg_err kg_mpc_cggmp_aux_own_crt(kg_mpc_cggmp_aux *a, size_t me)
+{
+    const BIGNUM *p = a->sk.p, *q = a->sk.q;
+    if (me >= KG_CGGMP_MAX_PARTIES || !p || !q || !a->pk[me].n || !a->rp[me].mod.n || !a->rsk.pub.mod.n)
+        return kg_err_set(KG_ERR_BAD_INPUT, "CGGMP21 aux: own entries missing");
+    /* kg_mpc_mod_set_crt refuses factors that do not give the modulus. */
+    kg_err e = kg_mpc_mod_set_crt(&a->pk[me].mod_n, p, q, 1);
+    if (!e) e = kg_mpc_mod_set_crt(&a->pk[me].mod_nn, p, q, 2);
+    if (!e) e = kg_mpc_mod_set_crt(&a->rp[me].mod, p, q, 1);
+    if (!e && !a->rsk.pub.mod.crt) e = kg_mpc_mod_set_crt(&a->rsk.pub.mod, p, q, 1);
     return e;
 }

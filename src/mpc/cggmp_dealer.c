@@ -72,7 +72,10 @@ static kg_err aux_publics(kg_mpc_cggmp_aux *a, kg_mpc_cggmp_aux *const *owners, 
         if (!err) err = kg_mpc_rped_set(&a->rp[j], o->rsk.pub.mod.n, o->rsk.pub.s, o->rsk.pub.t);
         if (err) return err;
     }
-    return kg_mpc_cggmp_aux_digest(a);
+    int me = kg_mpc_cggmp_index(a->ids, n, a->id);
+    kg_err err = me < 0 ? kg_err_set(KG_ERR_INTERNAL, "cggmp aux dealer: own id missing")
+                        : kg_mpc_cggmp_aux_own_crt(a, (size_t)me); /* own entries by CRT (cggmp_crt.c) */
+    return err ? err : kg_mpc_cggmp_aux_digest(a);
 }
 
 kg_err kg_mpc_cggmp_aux_dealer(kg_mpc_cggmp_aux **auxes, const uint16_t *ids, size_t n,

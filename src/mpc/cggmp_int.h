@@ -114,6 +114,23 @@ kg_err kg_mpc_cggmp_sign_scalars(kg_mpc_group_id g, const kg_mpc_point *R, const
                                  kg_mpc_scalar *m, kg_mpc_scalar *r) KG_WARN_UNUSED;
 /* ------------------------------------------------------ end presign / sign */
 
+/* --- performance engineer: CRT on the owner's entries of an aux --- */
+/** Attach the owner's factorisation (a->sk.p, a->sk.q) to its own public
+ *  entries a->pk[me] (mod N, N^2), a->rp[me] and a->rsk.pub (mod N̂ = N),
+ *  me = the owner's position in ids, so its exponentiations there run by
+ *  CRT (cggmp_crt.c). Call once the own entries and a->sk are set.
+ *  KG_OK | KG_ERR_BAD_INPUT (the own entries are not on N = p·q) |
+ *  KG_ERR_NOMEM. */
+kg_err kg_mpc_cggmp_aux_own_crt(kg_mpc_cggmp_aux *a, size_t me) KG_WARN_UNUSED;
+/** Run fn(arg, i) for i = 0..n-1 on up to min(n, online CPUs,
+ *  $KG_CGGMP_THREADS) threads, the caller's among them (cggmp_par.c).
+ *  Tasks must touch only their own outputs. Returns KG_OK, or the error of
+ *  the lowest failing i with its detail re-set in the calling thread and
+ *  *failed = i (n when none failed). Later tasks may or may not have run:
+ *  the caller frees whatever they produced. */
+kg_err kg_mpc_cggmp_par(size_t n, kg_err (*fn)(void *arg, size_t i), void *arg, size_t *failed) KG_WARN_UNUSED;
+/* --- end CRT --- */
+
 /* --- keygen and aux/refresh engineer: message sorting (cggmp_common.c) --- */
 /** Sort a round's input by sender: bc[i] / p2p[i] (arrays of n) get the
  *  broadcast / point-to-point message from ids[i] (NULL at me's position);

@@ -12,13 +12,18 @@
  *  Finish: check Πlog*, δ·G = ΣΔ_j, R = δ^-1·Γ (= k^-1·G).
  * Every round parses and verifies all its input into temporaries before
  * touching the state, so a refused input can be fixed and retried. The
- * matrices' layout and the α/β convention are in cggmp_int.h. */
+ * matrices' layout and the α/β convention are in cggmp_int.h.
+ * The proofs to different peers, and the checks of different peers'
+ * proofs, are independent: each round runs them as tasks on a few threads
+ * (kg_mpc_cggmp_par, cggmp_par.c), writes the messages afterwards in peer
+ * order and names the culprit the sequential loop would. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kashguard/crypto.h"
 #include "kashguard/mpc/frost.h"
 #include "cggmp_int.h"
+#include "node_evil.h" /* test-only hooks: nothing unless KG_MPC_EVIL */
 
 #define MAXP KG_CGGMP_MAX_PARTIES
 #define BNMAX KG_CGGMP_BN_MAX_BYTES
@@ -167,6 +172,22 @@ static kg_err enc_fresh(const kg_mpc_cggmp_presign *st, kg_mpc_scalar *x, BIGNUM
     return err;
 }
 
+/* Round 1's Πenc to every peer j: one task each (kg_mpc_cggmp_par). */
+typedef struct {
+    const kg_mpc_cggmp_presign *st;
+    const BIGNUM *K, *k, *rho;
+    kg_mpc_zk_enc pf[MAXP];
+} r1_job;
+
+static kg_err r1_prove(void *arg, size_t j)
+{
+    r1_job *jb = arg;
+    const kg_mpc_cggmp_presign *st = jb->st;
+    if (j == st->mp) return KG_OK;
+    kg_mpc_zk_ctx ctx = zctx(st, st->me);
+    return kg_mpc_zk_enc_prove(&jb->pf[j], &ctx, rp_of(st, j), &st->aux->sk.pk, jb->K, jb->k, jb->rho);
+}
+
 kg_err kg_mpc_cggmp_presign_round1(kg_mpc_cggmp_presign *st, kg_mpc_cggmp_msg **out, size_t *n_out)
 {
     *out = NULL;
@@ -183,15 +204,23 @@ kg_err kg_mpc_cggmp_presign_round1(kg_mpc_cggmp_presign *st, kg_mpc_cggmp_msg **
         kg_mpc_bn_write(&w, G);
         err = wr_push(&w, out, n_out, st->me, 0);
     }
-    kg_mpc_zk_ctx ctx = zctx(st, st->me);
+    r1_job *jb = err ? NULL : calloc(1, sizeof *jb);
+    if (!err && !jb) err = kg_err_set(KG_ERR_NOMEM, "presign round 1");
+    size_t failed = 0;
+    if (!err) {
+        jb->st = st; jb->K = K; jb->k = kb; jb->rho = rho;
+        err = kg_mpc_cggmp_par(st->ns, r1_prove, jb, &failed);
+    }
     for (size_t j = 0; !err && j < st->ns; j++) {
         if (j == st->mp) continue;
-        kg_mpc_zk_enc pf = {0};
-        err = kg_mpc_zk_enc_prove(&pf, &ctx, rp_of(st, j), &st->aux->sk.pk, K, kb, rho);
-        if (!err) kg_mpc_zk_enc_write(&w, &pf);
-        kg_mpc_zk_enc_clear(&pf);
-        if (!err) err = wr_push(&w, out, n_out, st->me, st->signers[j]);
+#if KG_MPC_EVIL /* test build only */
+        if (kg_mpc_evil_is("cg-bad-enc")) kg_mpc_evil_cg_enc(&jb->pf[j]);
+#endif
+        kg_mpc_zk_enc_write(&w, &jb->pf[j]);
+        err = wr_push(&w, out, n_out, st->me, st->signers[j]);
     }
+    for (size_t j = 0; jb && j < st->ns; j++) kg_mpc_zk_enc_clear(&jb->pf[j]);
+    free(jb);
     if (err) {
         kg_bytes_free(&w.b);
         out_reset(out, n_out);
@@ -238,6 +267,20 @@ static kg_err r2_check(const kg_mpc_cggmp_presign *st, size_t j, const kg_mpc_cg
     return err;
 }
 
+/* r2_check for every peer j, one task each. */
+typedef struct {
+    const kg_mpc_cggmp_presign *st;
+    const kg_mpc_cggmp_msg *const *bc, *const *pp;
+    BIGNUM **K, **G;
+} r2c_job;
+
+static kg_err r2_check_task(void *arg, size_t j)
+{
+    r2c_job *cj = arg;
+    if (j == cj->st->mp) return KG_OK;
+    return r2_check(cj->st, j, cj->bc[j], cj->pp[j], &cj->K[j], &cj->G[j]);
+}
+
 /* Secrets and ciphertexts the round-2 MtA with one receiver j creates. */
 typedef struct {
     BIGNUM *beta, *s, *r, *D, *F;
@@ -268,6 +311,9 @@ static kg_err mta_make(const kg_mpc_cggmp_presign *st, size_t j, const BIGNUM *x
     if (!err) err = kg_mpc_paillier_mul(pj, m->D, st->K[j], x, true);
     if (!err) err = kg_mpc_paillier_enc_with(pj, t, m->beta, m->s);
     if (!err) err = kg_mpc_paillier_add(pj, m->D, m->D, t);
+#if KG_MPC_EVIL /* test build only: D made with γ + 1, Πaff-g below for γ */
+    if (!err && x == st->gb && kg_mpc_evil_is("cg-bad-mta")) kg_mpc_evil_cg_mta(pj, m->D, st->K[j]);
+#endif
     if (!err) err = kg_mpc_paillier_enc_sk(sk, m->F, m->beta, m->r);
     BN_free(t);
     kg_mpc_zk_affg pf = {0};
@@ -280,26 +326,54 @@ static kg_err mta_make(const kg_mpc_cggmp_presign *st, size_t j, const BIGNUM *x
     return err;
 }
 
+/* My round-2 proofs: per peer j three independent tasks (Πaff-g for γ,
+ * Πaff-g for w, Πlog* for (G, Γ)), each into its own writer; index
+ * 3j + kind keeps the sequential order for the error reported. */
+typedef struct {
+    const kg_mpc_cggmp_presign *st;
+    const kg_mpc_point *Gam;
+    mta *m, *mh;
+    kg_mpc_node_wr wr[MAXP][3];
+} r2_job;
+
+static kg_err r2_prove(void *arg, size_t i)
+{
+    r2_job *jb = arg;
+    const kg_mpc_cggmp_presign *st = jb->st;
+    size_t j = i / 3, kind = i % 3;
+    if (j == st->mp) return KG_OK;
+    kg_mpc_node_wr *w = &jb->wr[j][kind];
+    if (kind == 0) return mta_make(st, j, st->gb, jb->Gam, &jb->m[j], w);
+    if (kind == 1) return mta_make(st, j, st->wb, &st->W[st->mp], &jb->mh[j], w);
+    kg_mpc_zk_logstar pf = {0};
+    kg_mpc_zk_ctx ctx = zctx(st, st->me);
+    kg_err err = kg_mpc_zk_logstar_prove(&pf, &ctx, rp_of(st, j), &st->aux->sk.pk, st->G[st->mp], jb->Gam, NULL,
+                                         st->gb, st->nu);
+    if (!err) kg_mpc_zk_logstar_write(w, st->g, &pf);
+    kg_mpc_zk_logstar_clear(&pf);
+    return err;
+}
+
 /* My round-2 messages, built from the accepted K_j. m[j], mh[j] get the
  * secrets kept. */
 static kg_err r2_make(const kg_mpc_cggmp_presign *st, const kg_mpc_point *Gam, mta *m, mta *mh,
                       kg_mpc_cggmp_msg **out, size_t *n_out)
 {
+    r2_job *jb = calloc(1, sizeof *jb);
+    if (!jb) return kg_err_set(KG_ERR_NOMEM, "presign round 2");
+    jb->st = st; jb->Gam = Gam; jb->m = m; jb->mh = mh;
+    size_t failed = 0;
+    kg_err err = kg_mpc_cggmp_par(3 * st->ns, r2_prove, jb, &failed);
     kg_mpc_node_wr bc = {0}, pp = {0};
     kg_mpc_point_write(&bc, st->g, Gam);
-    kg_err err = KG_OK;
-    kg_mpc_zk_ctx ctx = zctx(st, st->me);
     for (size_t j = 0; !err && j < st->ns; j++) {
         if (j == st->mp) continue;
-        err = mta_make(st, j, st->gb, Gam, &m[j], &pp);
-        if (!err) err = mta_make(st, j, st->wb, &st->W[st->mp], &mh[j], &pp);
-        kg_mpc_zk_logstar pf = {0};
-        if (!err)
-            err = kg_mpc_zk_logstar_prove(&pf, &ctx, rp_of(st, j), &st->aux->sk.pk, st->G[st->mp], Gam, NULL,
-                                          st->gb, st->nu);
-        if (!err) kg_mpc_zk_logstar_write(&pp, st->g, &pf);
-        kg_mpc_zk_logstar_clear(&pf);
-        if (!err) err = wr_push(&pp, out, n_out, st->me, st->signers[j]);
+        for (size_t k = 0; k < 3; k++) {
+            const kg_mpc_node_wr *x = &jb->wr[j][k];
+            if (x->bad) pp.bad = true; /* wr_push reports it */
+            else kg_mpc_node_wr_fixed(&pp, x->b.data, x->b.len);
+        }
+        err = wr_push(&pp, out, n_out, st->me, st->signers[j]);
         if (err) break;
         kg_mpc_bn_write(&bc, m[j].D);
         kg_mpc_bn_write(&bc, m[j].F);
@@ -309,6 +383,9 @@ static kg_err r2_make(const kg_mpc_cggmp_presign *st, const kg_mpc_point *Gam, m
     if (!err) err = wr_push(&bc, out, n_out, st->me, 0);
     kg_bytes_free(&bc.b);
     kg_bytes_free(&pp.b);
+    for (size_t j = 0; j < st->ns; j++)
+        for (size_t k = 0; k < 3; k++) kg_bytes_free(&jb->wr[j][k].b);
+    free(jb);
     return err;
 }
 
@@ -326,11 +403,10 @@ kg_err kg_mpc_cggmp_presign_round2(kg_mpc_cggmp_presign *st, const kg_mpc_cggmp_
     mta m[MAXP], mh[MAXP];
     memset(m, 0, sizeof m);
     memset(mh, 0, sizeof mh);
-    for (size_t j = 0; !err && j < st->ns; j++) {
-        if (j == st->mp) continue;
-        err = r2_check(st, j, bc[j], pp[j], &K[j], &G[j]);
-        if (err) err = kg_mpc_cggmp_blame(culprit, st->signers[j], err, "round 1: %s", kg_err_detail(err));
-    }
+    r2c_job cj = {st, bc, pp, K, G};
+    size_t failed = 0;
+    err = kg_mpc_cggmp_par(st->ns, r2_check_task, &cj, &failed);
+    if (err) err = kg_mpc_cggmp_blame(culprit, st->signers[failed], err, "round 1: %s", kg_err_detail(err));
     kg_mpc_point Gam;
     kg_mpc_point_base_mul(st->g, &Gam, &st->gamma);
     if (!err) {
@@ -382,31 +458,75 @@ static kg_err r3_read_bc(const kg_mpc_cggmp_presign *st, size_t j, const kg_mpc_
     return err;
 }
 
-/* j's proofs to me: Πaff-g for (D_{me,j}, F_{me,j}, Γ_j), for (D̂, F̂, W_j),
- * Πlog* for (G_j, Γ_j). */
-static kg_err r3_check_pp(const kg_mpc_cggmp_presign *st, size_t j, const kg_mpc_cggmp_msg *pp,
-                          const kg_mpc_point *Gam, BIGNUM *const *D, BIGNUM *const *F, BIGNUM *const *Dh,
-                          BIGNUM *const *Fh)
+/* j's proofs to me, parsed: Πaff-g for (D_{me,j}, F_{me,j}, Γ_j), for
+ * (D̂, F̂, W_j), Πlog* for (G_j, Γ_j). Verified by r3_verify. */
+typedef struct {
+    const kg_mpc_cggmp_presign *st;
+    const kg_mpc_point *Gam;
+    BIGNUM *const *D, *const *F, *const *Dh, *const *Fh;
+    size_t limit; /* peers j < limit parsed */
+    kg_mpc_zk_affg a1[MAXP], a2[MAXP];
+    kg_mpc_zk_logstar l[MAXP];
+} r3_job;
+
+static kg_err r3_parse_pp(const kg_mpc_cggmp_presign *st, const kg_mpc_cggmp_msg *pp, r3_job *jb, size_t j)
 {
-    size_t x = st->mp * st->ns + j;
-    kg_mpc_zk_affg a1 = {0}, a2 = {0};
-    kg_mpc_zk_logstar l = {0};
     kg_mpc_node_rd r;
     kg_mpc_node_rd_init(&r, pp->body.data, pp->body.len);
-    kg_err err = kg_mpc_zk_affg_read(&r, st->g, &a1);
-    if (!err) err = kg_mpc_zk_affg_read(&r, st->g, &a2);
-    if (!err) err = kg_mpc_zk_logstar_read(&r, st->g, &l);
+    kg_err err = kg_mpc_zk_affg_read(&r, st->g, &jb->a1[j]);
+    if (!err) err = kg_mpc_zk_affg_read(&r, st->g, &jb->a2[j]);
+    if (!err) err = kg_mpc_zk_logstar_read(&r, st->g, &jb->l[j]);
     if (!err) err = kg_mpc_node_rd_end(&r, "round 2 proofs");
+    return err;
+}
+
+/* Task 3j + kind: one of j's three proofs (the sequential order). */
+static kg_err r3_verify(void *arg, size_t i)
+{
+    r3_job *jb = arg;
+    const kg_mpc_cggmp_presign *st = jb->st;
+    size_t j = i / 3, kind = i % 3, x = st->mp * st->ns + j;
+    if (j == st->mp || j >= jb->limit) return KG_OK;
     kg_mpc_zk_ctx ctx = zctx(st, st->signers[j]);
     const kg_mpc_rped *aux = rp_of(st, st->mp);
     const kg_mpc_paillier_pk *me = pk_of(st, st->mp), *pj = pk_of(st, j);
-    if (!err) err = kg_mpc_zk_affg_verify(&a1, &ctx, aux, me, pj, st->K[st->mp], D[x], F[x], Gam);
-    if (!err) err = kg_mpc_zk_affg_verify(&a2, &ctx, aux, me, pj, st->K[st->mp], Dh[x], Fh[x], &st->W[j]);
-    if (!err) err = kg_mpc_zk_logstar_verify(&l, &ctx, aux, pj, st->G[j], Gam, NULL);
-    kg_mpc_zk_affg_clear(&a1);
-    kg_mpc_zk_affg_clear(&a2);
-    kg_mpc_zk_logstar_clear(&l);
-    return err;
+    const BIGNUM *K = st->K[st->mp];
+    if (kind == 0) return kg_mpc_zk_affg_verify(&jb->a1[j], &ctx, aux, me, pj, K, jb->D[x], jb->F[x], &jb->Gam[j]);
+    if (kind == 1) return kg_mpc_zk_affg_verify(&jb->a2[j], &ctx, aux, me, pj, K, jb->Dh[x], jb->Fh[x], &st->W[j]);
+    return kg_mpc_zk_logstar_verify(&jb->l[j], &ctx, aux, pj, st->G[j], &jb->Gam[j], NULL);
+}
+
+/* Read every peer's round-2 messages in order, stopping at the first
+ * malformed one, then verify the proofs of the peers before it on
+ * threads: the culprit is the one the sequential loop would name. */
+static kg_err r3_check_all(const kg_mpc_cggmp_presign *st, r3_job *jb, const kg_mpc_cggmp_msg *const *bc,
+                           const kg_mpc_cggmp_msg *const *pp, kg_mpc_point *Gam, BIGNUM **D, BIGNUM **F,
+                           BIGNUM **Dh, BIGNUM **Fh, uint16_t *culprit)
+{
+    size_t ns = st->ns, bad = ns, failed = 0;
+    char why[256] = "";
+    kg_err perr = KG_OK;
+    for (size_t j = 0; j < ns && !perr; j++) {
+        if (j == st->mp) continue;
+        perr = r3_read_bc(st, j, bc[j], &Gam[j], D, F, Dh, Fh);
+        if (!perr) perr = r3_parse_pp(st, pp[j], jb, j);
+        if (perr) { bad = j; snprintf(why, sizeof why, "%s", kg_err_detail(perr)); }
+    }
+    jb->st = st; jb->Gam = Gam; jb->D = D; jb->F = F; jb->Dh = Dh; jb->Fh = Fh; jb->limit = bad;
+    kg_err err = kg_mpc_cggmp_par(3 * ns, r3_verify, jb, &failed);
+    if (err) return kg_mpc_cggmp_blame(culprit, st->signers[failed / 3], err, "round 2: %s", kg_err_detail(err));
+    if (perr) return kg_mpc_cggmp_blame(culprit, st->signers[bad], perr, "round 2: %s", why);
+    return KG_OK;
+}
+
+static void r3_job_free(r3_job *jb)
+{
+    for (size_t j = 0; jb && j < MAXP; j++) {
+        kg_mpc_zk_affg_clear(&jb->a1[j]);
+        kg_mpc_zk_affg_clear(&jb->a2[j]);
+        kg_mpc_zk_logstar_clear(&jb->l[j]);
+    }
+    free(jb);
 }
 
 /* acc += dec(c) − own (mod q). */
@@ -428,37 +548,65 @@ static kg_err mta_share(const kg_mpc_cggmp_presign *st, kg_mpc_scalar *acc, cons
     return err;
 }
 
+/* Round 3's own work as tasks: [0, 2ns) the MtA shares dec(D_{me,j}) − β
+ * (2j) and dec(D̂_{me,j}) − β̂ (2j + 1), [2ns, 3ns) Πlog* for (K, Δ) to j. */
+typedef struct {
+    const kg_mpc_cggmp_presign *st;
+    BIGNUM *const *D, *const *Dh;
+    const kg_mpc_point *Gs, *Delta;
+    kg_mpc_scalar share[MAXP][2]; /* secret */
+    kg_mpc_zk_logstar pf[MAXP];
+} r3m_job;
+
+static kg_err r3_make_task(void *arg, size_t i)
+{
+    r3m_job *jb = arg;
+    const kg_mpc_cggmp_presign *st = jb->st;
+    size_t ns = st->ns, j = i < 2 * ns ? i / 2 : i - 2 * ns, x = st->mp * ns + j;
+    if (j == st->mp) return KG_OK;
+    if (i < 2 * ns && i % 2 == 0) return mta_share(st, &jb->share[j][0], jb->D[x], st->beta[j]);
+    if (i < 2 * ns) return mta_share(st, &jb->share[j][1], jb->Dh[x], st->bh[j]);
+    kg_mpc_zk_ctx ctx = zctx(st, st->me);
+    return kg_mpc_zk_logstar_prove(&jb->pf[j], &ctx, rp_of(st, j), &st->aux->sk.pk, st->K[st->mp], jb->Delta,
+                                   jb->Gs, st->kb, st->rho);
+}
+
 /* δ_i, χ_i, Δ_i and my round-3 messages. */
 static kg_err r3_make(const kg_mpc_cggmp_presign *st, const kg_mpc_point *Gs, BIGNUM *const *D, BIGNUM *const *Dh,
                       kg_mpc_scalar *delta, kg_mpc_scalar *chi, kg_mpc_point *Delta, kg_mpc_cggmp_msg **out,
                       size_t *n_out)
 {
+    r3m_job *jb = calloc(1, sizeof *jb);
+    if (!jb) return kg_err_set(KG_ERR_NOMEM, "presign round 3");
     kg_mpc_scalar_mul(st->g, delta, &st->k, &st->gamma);
     kg_mpc_scalar_mul(st->g, chi, &st->k, &st->w);
-    kg_err err = KG_OK;
-    for (size_t j = 0; !err && j < st->ns; j++) {
-        if (j == st->mp) continue;
-        size_t x = st->mp * st->ns + j;
-        err = mta_share(st, delta, D[x], st->beta[j]);
-        if (!err) err = mta_share(st, chi, Dh[x], st->bh[j]);
-    }
-    if (err) return err;
     kg_mpc_point_mul(st->g, Delta, &st->k, Gs);
+    jb->st = st; jb->D = D; jb->Dh = Dh; jb->Gs = Gs; jb->Delta = Delta;
+    size_t failed = 0;
+    kg_err err = kg_mpc_cggmp_par(3 * st->ns, r3_make_task, jb, &failed);
+    for (size_t j = 0; !err && j < st->ns; j++) {
+        if (j == st->mp) continue; /* addition mod q: any order gives the same δ, χ */
+        kg_mpc_scalar_add(st->g, delta, delta, &jb->share[j][0]);
+        kg_mpc_scalar_add(st->g, chi, chi, &jb->share[j][1]);
+    }
+#if KG_MPC_EVIL /* test build only: a wrong δ_i that no round proof covers */
+    if (!err && kg_mpc_evil_is("cg-bad-delta")) kg_mpc_evil_bump(st->g, delta);
+#endif
     kg_mpc_node_wr w = {0};
-    kg_mpc_node_wr_fixed(&w, delta->b, sizeof delta->b);
-    kg_mpc_point_write(&w, st->g, Delta);
-    err = wr_push(&w, out, n_out, st->me, 0);
-    kg_mpc_zk_ctx ctx = zctx(st, st->me);
+    if (!err) {
+        kg_mpc_node_wr_fixed(&w, delta->b, sizeof delta->b);
+        kg_mpc_point_write(&w, st->g, Delta);
+        err = wr_push(&w, out, n_out, st->me, 0);
+    }
     for (size_t j = 0; !err && j < st->ns; j++) {
         if (j == st->mp) continue;
-        kg_mpc_zk_logstar pf = {0};
-        err = kg_mpc_zk_logstar_prove(&pf, &ctx, rp_of(st, j), &st->aux->sk.pk, st->K[st->mp], Delta, Gs, st->kb,
-                                      st->rho);
-        if (!err) kg_mpc_zk_logstar_write(&w, st->g, &pf);
-        kg_mpc_zk_logstar_clear(&pf);
-        if (!err) err = wr_push(&w, out, n_out, st->me, st->signers[j]);
+        kg_mpc_zk_logstar_write(&w, st->g, &jb->pf[j]);
+        err = wr_push(&w, out, n_out, st->me, st->signers[j]);
     }
     kg_bytes_free(&w.b);
+    for (size_t j = 0; j < st->ns; j++) kg_mpc_zk_logstar_clear(&jb->pf[j]);
+    kg_wipe(jb->share, sizeof jb->share);
+    free(jb);
     return err;
 }
 
@@ -478,12 +626,10 @@ kg_err kg_mpc_cggmp_presign_round3(kg_mpc_cggmp_presign *st, const kg_mpc_cggmp_
     BIGNUM **D = T, **F = T + nn, **Dh = T + 2 * nn, **Fh = T + 3 * nn;
     kg_mpc_point Gam[MAXP];
     memcpy(Gam, st->Gamma, sizeof Gam);
-    for (size_t j = 0; !err && j < ns; j++) {
-        if (j == st->mp) continue;
-        err = r3_read_bc(st, j, bc[j], &Gam[j], D, F, Dh, Fh);
-        if (!err) err = r3_check_pp(st, j, pp[j], &Gam[j], D, F, Dh, Fh);
-        if (err) err = kg_mpc_cggmp_blame(culprit, st->signers[j], err, "round 2: %s", kg_err_detail(err));
-    }
+    r3_job *jb = calloc(1, sizeof *jb);
+    if (!jb) err = kg_err_set(KG_ERR_NOMEM, "presign round 3");
+    if (!err) err = r3_check_all(st, jb, bc, pp, Gam, D, F, Dh, Fh, culprit);
+    r3_job_free(jb);
     kg_mpc_point Gs = Gam[0];
     for (size_t j = 1; j < ns; j++) kg_mpc_point_add(st->g, &Gs, &Gs, &Gam[j]);
     kg_mpc_scalar delta, chi;
@@ -531,6 +677,21 @@ static kg_err fin_check(const kg_mpc_cggmp_presign *st, size_t j, const kg_mpc_c
     if (!err) err = kg_mpc_zk_logstar_verify(&pf, &ctx, rp_of(st, st->mp), pk_of(st, j), st->K[j], Delta, &st->Gsum);
     kg_mpc_zk_logstar_clear(&pf);
     return err;
+}
+
+/* fin_check for every peer j, one task each. */
+typedef struct {
+    const kg_mpc_cggmp_presign *st;
+    const kg_mpc_cggmp_msg *const *bc, *const *pp;
+    kg_mpc_scalar *delta;
+    kg_mpc_point *Delta;
+} fin_job;
+
+static kg_err fin_task(void *arg, size_t j)
+{
+    fin_job *fj = arg;
+    if (j == fj->st->mp) return KG_OK;
+    return fin_check(fj->st, j, fj->bc[j], fj->pp[j], &fj->delta[j], &fj->Delta[j]);
 }
 
 /* A copy that keeps the secret flag (NULL in, NULL out). */
@@ -592,11 +753,10 @@ kg_err kg_mpc_cggmp_presign_finish(kg_mpc_cggmp_presign *st, const kg_mpc_cggmp_
     kg_mpc_point Delta[MAXP];
     memcpy(delta, st->delta, sizeof delta);
     memcpy(Delta, st->Delta, sizeof Delta);
-    for (size_t j = 0; !err && j < st->ns; j++) {
-        if (j == st->mp) continue;
-        err = fin_check(st, j, bc[j], pp[j], &delta[j], &Delta[j]);
-        if (err) err = kg_mpc_cggmp_blame(culprit, st->signers[j], err, "round 3: %s", kg_err_detail(err));
-    }
+    fin_job fj = {st, bc, pp, delta, Delta};
+    size_t failed = 0;
+    err = kg_mpc_cggmp_par(st->ns, fin_task, &fj, &failed);
+    if (err) err = kg_mpc_cggmp_blame(culprit, st->signers[failed], err, "round 3: %s", kg_err_detail(err));
     if (err) return err;
     /* Every proof held: keep what was received (identification needs it). */
     memcpy(st->delta, delta, sizeof delta);

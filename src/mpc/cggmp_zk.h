@@ -73,11 +73,35 @@ void kg_mpc_bn_free(BIGNUM *x);
 typedef struct {
     BIGNUM *n;
     BN_MONT_CTX *mont;
+    /* NULL, or the owner's factorisation (kg_mpc_mod_set_crt): then the
+     * exponentiations below run mod p^k and q^k (cggmp_crt.c). */
+    struct kg_mpc_mod_crt *crt;
 } kg_mpc_mod;
 /** Copy n (odd, > 1) and build its Montgomery context.
  *  Returns KG_OK | KG_ERR_BAD_INPUT (even or < 3) | KG_ERR_NOMEM. */
 kg_err kg_mpc_mod_init(kg_mpc_mod *m, const BIGNUM *n) KG_WARN_UNUSED;
 void kg_mpc_mod_clear(kg_mpc_mod *m);
+/* --- performance engineer: CRT for the owner's moduli (cggmp_crt.c) --- */
+/** Attach the factorisation of m->n = p^k · q^k (k = 1: N or N̂; k = 2:
+ *  N^2), p != q odd primes (secret, copied). From then on kg_mpc_bn_exp,
+ *  kg_mpc_bn_exp_secret, kg_mpc_bn_exp2 and kg_mpc_bn_exp_ct on m work
+ *  mod p^k and q^k with |e| reduced mod φ(p^k), φ(q^k) (for a unit
+ *  base; any other base takes the plain path or is refused exactly
+ *  as before), constant time in the secret factors, recombined by Garner.
+ *  Results are identical. Freed by kg_mpc_mod_clear. Returns KG_OK |
+ *  KG_ERR_BAD_INPUT (not the factorisation of m->n) | KG_ERR_NOMEM; m is
+ *  unchanged on error. */
+kg_err kg_mpc_mod_set_crt(kg_mpc_mod *m, const BIGNUM *p, const BIGNUM *q, unsigned k) KG_WARN_UNUSED;
+/** Internal to cggmp_bn.c: r = a^e mod m through m->crt (which must be
+ *  set), any sign of e, the exponentiation constant time (the reduced
+ *  exponent depends on the factors); sign_secret: the sign of e is secret
+ *  too (no branch on it). *nonunit is set, and r left alone, when a is not
+ *  a unit mod m->n. Returns KG_OK | KG_ERR_NOMEM. */
+kg_err kg_mpc_crt_exp(BIGNUM *r, const BIGNUM *a, const BIGNUM *e, const kg_mpc_mod *m, bool sign_secret,
+                      bool *nonunit) KG_WARN_UNUSED;
+/** Internal: free m->crt (kg_mpc_mod_clear calls it). */
+void kg_mpc_mod_crt_free(kg_mpc_mod *m);
+/* --- end CRT --- */
 
 /** r = a^e mod m for a PUBLIC exponent e of any sign (a^-|e| = (a^-1)^|e|).
  *  Returns KG_OK | KG_ERR_BAD_INPUT (e < 0 and a not invertible). */
@@ -91,6 +115,26 @@ kg_err kg_mpc_bn_exp_secret(BIGNUM *r, const BIGNUM *a, const BIGNUM *e, const k
  *  kg_mpc_bn_exp_secret for both factors. */
 kg_err kg_mpc_bn_exp2(BIGNUM *r, const BIGNUM *a, const BIGNUM *x, const BIGNUM *b, const BIGNUM *y,
                       const kg_mpc_mod *m, bool secret) KG_WARN_UNUSED;
+
+/* --- performance engineer: exponentiation counters for bench/cggmp_bench.c --- */
+/** Slots of the counters: slot b counts exponentiations whose modulus has
+ *  256·(b-1) < bits <= 256·b (the last slot: anything larger). */
+#define KG_MPC_BN_COUNT_SLOTS 33
+/** Copy the process-wide counters of modular exponentiations (out[b][0]:
+ *  public exponent, out[b][1]: constant-time) and return true; only in a
+ *  build with -DKG_CGGMP_COUNT, otherwise out is zeroed and false is
+ *  returned. Counted where OpenSSL is called, so a CRT exponentiation mod
+ *  N counts twice at the size of p. */
+bool kg_mpc_bn_count_get(unsigned long out[KG_MPC_BN_COUNT_SLOTS][2]);
+void kg_mpc_bn_count_reset(void);
+/** Count one exponentiation modulo n (no-op without -DKG_CGGMP_COUNT). */
+void kg_mpc_bn_count_add(const BIGNUM *n, int secret);
+/** r = a^e mod m for a SECRET non-negative exponent and a base that may be
+ *  secret too (Paillier's r^N, c^φ): BN_mod_exp_mont_consttime, never an
+ *  inverse of the base. Returns KG_OK | KG_ERR_BAD_INPUT (e < 0) |
+ *  KG_ERR_NOMEM. */
+kg_err kg_mpc_bn_exp_ct(BIGNUM *r, const BIGNUM *a, const BIGNUM *e, const kg_mpc_mod *m) KG_WARN_UNUSED;
+/* --- end exponentiation counters --- */
 
 /** Uniform x in ±2^bits·mult (mult NULL: ±2^bits), from the CSPRNG.
  *  Returns KG_OK | KG_ERR_CRYPTO. */
@@ -260,6 +304,11 @@ kg_err kg_mpc_prime_pool_open(kg_mpc_prime_pool **out, const char *path, unsigne
  *  KG_ERR_CONFLICT (none ready in time) | KG_ERR_IO. */
 kg_err kg_mpc_prime_pool_take(kg_mpc_prime_pool *pool, BIGNUM **out, unsigned timeout_ms) KG_WARN_UNUSED;
 size_t kg_mpc_prime_pool_ready(kg_mpc_prime_pool *pool);
+/** Raise the pool's target to at least target and start the filler thread
+ *  if it is not running (a node opens its pool idle and starts filling on
+ *  its first CGGMP21 request, so FROST-only nodes spend no CPU on primes).
+ *  Returns KG_OK | KG_ERR_NOMEM (the thread could not start). */
+kg_err kg_mpc_prime_pool_fill(kg_mpc_prime_pool *pool, unsigned target) KG_WARN_UNUSED;
 /** Stop the filler (waits for it) and free. */
 void kg_mpc_prime_pool_close(kg_mpc_prime_pool *pool);
 

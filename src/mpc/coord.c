@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "kashguard/crypto.h"
+#include "coord_cggmp_int.h"
 #include "node_int.h"
 
 
@@ -50,6 +51,7 @@ struct kg_mpc_coordinator {
     size_t n_book, cap_book;
     pooled *idle;       /* idle connections, most recently released first */
     kg_mpc_co_cache *cache; /* preprocessed commitments (coord_cache.c) */
+    struct kg_mpc_co_cg_inv *cg_inv; /* CGGMP21 presignatures (coord_cggmp_sign.c) */
 };
 
 kg_err kg_mpc_coordinator_new(kg_mpc_coordinator **out, const char *dir)
@@ -81,6 +83,7 @@ void kg_mpc_coordinator_free(kg_mpc_coordinator *co)
 {
     if (!co) return;
     kg_mpc_co_cache_free(co->cache);
+    kg_mpc_co_cg_inv_free(co->cg_inv);
     for (pooled *p = co->idle, *nx; p; p = nx) {
         nx = p->next;
         kg_mpc_net_close(p->c);
@@ -126,6 +129,11 @@ const char *kg_mpc_co_dir(const kg_mpc_coordinator *co)
 kg_mpc_co_cache *kg_mpc_co_cache_of(kg_mpc_coordinator *co)
 {
     return co->cache;
+}
+
+struct kg_mpc_co_cg_inv **kg_mpc_co_cg_inv_slot(kg_mpc_coordinator *co)
+{
+    return &co->cg_inv;
 }
 
 /* An idle connection is healthy when a zero-timeout read finds nothing:

@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kashguard/mpc/cggmp.h"
 #include "node_int.h"
 
 #define TAPROOT_SCHEME "frost-secp256k1-tr"
 
 const char *kg_mpc_key_scheme(const kg_mpc_key *k)
 {
+    if (k->ecdsa) return kg_mpc_cggmp_scheme_name(k->g);
     return k->taproot ? TAPROOT_SCHEME : kg_mpc_frost_scheme_name(k->g);
 }
 
@@ -22,6 +24,23 @@ kg_err kg_mpc_key_scheme_parse(kg_mpc_group_id *g, bool *taproot, const char *na
         return KG_OK;
     }
     return kg_mpc_frost_scheme_parse(g, name);
+}
+
+kg_err kg_mpc_key_scheme_parse_any(kg_mpc_group_id *g, bool *taproot, bool *ecdsa, const char *name)
+{
+    *ecdsa = name && strncmp(name, "cggmp21-", 8) == 0;
+    if (*ecdsa) {
+        *taproot = false;
+        if (kg_mpc_cggmp_scheme_parse(g, name) == KG_OK) return KG_OK;
+        *ecdsa = false;
+    } else if (kg_mpc_key_scheme_parse(g, taproot, name) == KG_OK) {
+        return KG_OK;
+    }
+    *g = 0;
+    *taproot = false;
+    return kg_err_set(KG_ERR_BAD_INPUT, "unknown MPC scheme \"%s\": use frost-ed25519, frost-ristretto255, "
+                      "frost-p256, frost-secp256k1, frost-secp256k1-tr, cggmp21-secp256k1 or cggmp21-p256",
+                      name ? name : "");
 }
 
 kg_err kg_mpc_key_public(uint8_t out[static KG_MPC_POINT_MAX_BYTES], size_t *out_len, const kg_mpc_key *k)
@@ -57,6 +76,11 @@ kg_err kg_mpc_key_to_json(json_t **out, const kg_mpc_key *k)
         json_decref(nodes);
         return kg_err_set(KG_ERR_NOMEM, "out of memory");
     }
+    if (k->ecdsa && json_object_set_new(*out, "chain_code", kg_json_b64(k->chain_code, sizeof k->chain_code))) {
+        json_decref(*out);
+        *out = NULL;
+        return kg_err_set(KG_ERR_NOMEM, "out of memory");
+    }
     if (!json_object_get(*out, "public_key")) {
         json_decref(*out);
         *out = NULL;
@@ -70,6 +94,17 @@ static kg_err get_point(kg_mpc_point *out, kg_mpc_group_id g, const json_t *o, c
     kg_bytes b = {0};
     kg_err err = kg_json_get_b64(&b, o, field, true, KG_MPC_POINT_MAX_BYTES);
     if (!err) err = kg_mpc_point_deserialize(g, out, b.data, b.len);
+    kg_bytes_free(&b);
+    return err;
+}
+
+static kg_err chain_code_from_json(kg_mpc_key *k, const json_t *o)
+{
+    kg_bytes b = {0};
+    kg_err err = kg_json_get_b64(&b, o, "chain_code", true, sizeof k->chain_code);
+    if (!err && b.len != sizeof k->chain_code)
+        err = kg_err_set(KG_ERR_BAD_INPUT, "key record: a CGGMP21 chain_code is 32 bytes");
+    if (!err) memcpy(k->chain_code, b.data, sizeof k->chain_code);
     kg_bytes_free(&b);
     return err;
 }
@@ -99,7 +134,7 @@ kg_err kg_mpc_key_from_json(kg_mpc_key *k, const json_t *o)
     if (!err) err = kg_json_get_str(&id, o, "key_id", true);
     if (!err) err = kg_mpc_node_key_id_check((const uint8_t *)id, strlen(id));
     if (!err) err = kg_json_get_str(&scheme, o, "scheme", true);
-    if (!err) err = kg_mpc_key_scheme_parse(&k->g, &k->taproot, scheme);
+    if (!err) err = kg_mpc_key_scheme_parse_any(&k->g, &k->taproot, &k->ecdsa, scheme);
     if (!err) err = kg_json_get_int(&t, o, "threshold", true);
     if (!err) err = kg_json_get_int(&n, o, "n", true);
     if (!err) err = kg_json_get_int(&epoch, o, "epoch", false);
@@ -108,6 +143,7 @@ kg_err kg_mpc_key_from_json(kg_mpc_key *k, const json_t *o)
                  !json_is_array(nodes) || json_array_size(nodes) != (size_t)n))
         err = kg_err_set(KG_ERR_BAD_INPUT, "key record: bad threshold, epoch or node list");
     if (!err) err = get_point(&k->group_public, k->g, o, "public_key");
+    if (!err && k->ecdsa) err = chain_code_from_json(k, o);
     if (!err) {
         snprintf(k->key_id, sizeof k->key_id, "%s", id);
         k->t = (unsigned)t;

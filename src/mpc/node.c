@@ -37,6 +37,7 @@ void kg_mpc_nd_session_free(kg_mpc_nd *nd, size_t i)
     kg_mpc_frost_dkg_free(s->dkg);
     kg_secret_free(s->nonce);
     kg_mpc_nd_dkg_state_free(s);
+    kg_mpc_nd_cggmp_state_free(s); /* node_cggmp.c */
     kg_mpc_net_replay_forget(nd->replay, s->id);
     kg_wipe(s, sizeof *s);
     free(s);
@@ -168,6 +169,10 @@ static kg_err handle(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
         if (s && s->kind == KG_MPC_ND_S_IMPORT) return kg_mpc_nd_import_confirm(nd, s, m, w);
         break;
     case KG_MPC_NODE_IMPORT_ABORT: return kg_mpc_nd_import_abort(nd, s, m, w);
+    case KG_MPC_NODE_CGGMP_START: case KG_MPC_NODE_CGGMP_ROUND: case KG_MPC_NODE_CGGMP_CONFIRM:
+    case KG_MPC_NODE_CGGMP_ABORT: case KG_MPC_NODE_CGGMP_SIGN: case KG_MPC_NODE_CGGMP_BLAME:
+    case KG_MPC_NODE_CGGMP_INFO:
+        return kg_mpc_nd_cggmp_handle(nd, s, m, w); /* node_cggmp.c */
     default:
         return kg_err_set(KG_ERR_BAD_INPUT, "type 0x%02x is not a request", m->type);
     }
@@ -321,6 +326,7 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
     kg_err err = load_keys(&nd);
     if (!err) err = kg_store_open(&nd.st, path);
     if (!err) err = kg_mpc_net_replay_new(&nd.replay, 4096);
+    if (!err) err = kg_mpc_nd_cg_pool_open(&nd, cfg->paillier_bits); /* CGGMP21 safe primes, filled in the background */
     if (!err) err = kg_mpc_net_tls_new(&tls, cfg->ca_cert, cfg->cert, cfg->key);
     if (!err && kg_mpc_net_tls_party(tls) != cfg->id)
         err = kg_err_set(KG_ERR_BAD_INPUT, "the certificate is for party %u, not node %u", kg_mpc_net_tls_party(tls), cfg->id);
@@ -345,6 +351,7 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
     kg_mpc_net_tls_free(tls);
     kg_mpc_net_replay_free(nd.replay);
     kg_mpc_nd_pre_free(&nd);
+    kg_mpc_nd_cg_pool_close(&nd);
     kg_store_close(nd.st);
     kg_secret_free(nd.seal_key);
     kg_secret_free(nd.env);

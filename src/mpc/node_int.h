@@ -92,6 +92,7 @@ typedef struct {
     uint16_t ep_ids[KG_MPC_FROST_MAX_PARTICIPANTS];
     size_t ep_n;
     uint16_t ep_lost;
+    struct kg_mpc_nd_cg *cg; /* node_cggmp.c: a CGGMP21 phase run (wiped with the session) */
 } kg_mpc_nd_session;
 
 /** node_seal.c: the node's seal key (DIR/seal.key, or with a passphrase
@@ -109,6 +110,7 @@ typedef struct {
     kg_mpc_nd_session *s[KG_MPC_ND_MAX_SESSIONS];
     pthread_mutex_t mu; /* node.c: held around handle() (sessions, replay window) */
     struct kg_mpc_nd_pre *pre; /* node_sign.c: open nonce stores (leases), one per key */
+    struct kg_mpc_prime_pool *primes; /* node_cggmp_store.c: safe primes for CGGMP21 aux/refresh */
 } kg_mpc_nd;
 
 void kg_mpc_nd_session_free(kg_mpc_nd *nd, size_t i);
@@ -275,5 +277,112 @@ void kg_mpc_co_wr_reg(kg_mpc_node_wr *w, const kg_mpc_net_pubkeys *reg, const bo
 void kg_mpc_co_wr_point(kg_mpc_node_wr *w, kg_mpc_group_id g, const kg_mpc_point *p);
 /** Send w's body (freed) as a request of type and drop the answer. */
 kg_err kg_mpc_co_call0(kg_mpc_net_conn *c, uint8_t type, kg_mpc_group_id g, const uint8_t *sess, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+
+
+/* ------------------------------------------------ CGGMP21 on the node
+ * (node_cggmp.c: START/ROUND/CONFIRM/ABORT of keygen, aux, refresh and
+ * presign; node_cggmp_sign.c: SIGN, BLAME, INFO; node_cggmp_store.c: the
+ * sealed records cggmp/<key>/share|aux|presig/<hex id> and the safe-prime
+ * pool). Wire bodies: mpc/node.h and docs/mpc.md. */
+#include "kashguard/mpc/cggmp.h"
+enum { KG_MPC_ND_S_CGGMP = 0x50 };
+/* At most this many CGGMP sessions at once (each holds Paillier state and
+ * proofs of several hundred kB); like every session they expire after
+ * KG_MPC_ND_SESSION_TTL_S and are wiped. */
+#define KG_MPC_ND_MAX_CGGMP_SESSIONS 16
+/* Phases of CGGMP_START. */
+enum { KG_MPC_ND_CG_KEYGEN = 1, KG_MPC_ND_CG_AUX = 2, KG_MPC_ND_CG_REFRESH = 3, KG_MPC_ND_CG_PRESIGN = 4 };
+enum { KG_MPC_ND_CG_RESHARE = 5 }; /* node_cggmp.c: move the key to a new set (cggmp_reshare.c) */
+/** Every CGGMP_* request (s: the session of m's id, or NULL). */
+kg_err kg_mpc_nd_cggmp_handle(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/** Free and wipe a session's CGGMP state (kg_mpc_nd_session_free). */
+void kg_mpc_nd_cggmp_state_free(kg_mpc_nd_session *s);
+kg_err kg_mpc_nd_cggmp_sign(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_cggmp_info(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_cggmp_blame(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_msg *m, kg_mpc_node_wr *w) KG_WARN_UNUSED;
+/** The presign state of a CGGMP session that failed its δ check or is
+ *  pending CONFIRM (for BLAME kind 1), or NULL. */
+const kg_mpc_cggmp_presign *kg_mpc_nd_cggmp_presign_of(const kg_mpc_nd_session *s);
+/** The aux info a presign session runs with (BLAME kind 1), or NULL. */
+const kg_mpc_cggmp_aux *kg_mpc_nd_cggmp_aux_of(const kg_mpc_nd_session *s);
+
+/* node_cggmp_store.c. Records are sealed like FROST shares (AES-256-GCM
+ * under the node's seal key, AAD = record name and the clear header). */
+/** Open the node's pool <data_dir>/cggmp-primes.txt of paillier_bits/2-bit
+ *  safe primes (0 = 3072), target 4, filled in the background. */
+kg_err kg_mpc_nd_cg_pool_open(kg_mpc_nd *nd, unsigned paillier_bits) KG_WARN_UNUSED;
+/** Start filling the pool (KG_MPC_ND_CG_PRIMES primes kept ready) once the
+ *  node gets CGGMP21 work; a no-op when it already fills. */
+kg_err kg_mpc_nd_cg_pool_fill(kg_mpc_nd *nd) KG_WARN_UNUSED;
+#define KG_MPC_ND_CG_PRIMES 4
+void kg_mpc_nd_cg_pool_close(kg_mpc_nd *nd);
+/** Store key_id's share (create: KG_ERR_CONFLICT if the key exists). */
+kg_err kg_mpc_nd_cg_share_save(kg_mpc_nd *nd, kg_store_txn *txn, const char *key_id, const kg_mpc_cggmp_share *sh,
+                               bool create) KG_WARN_UNUSED;
+/** Load key_id's share into *out (wipe it after use). KG_ERR_NOT_FOUND. */
+kg_err kg_mpc_nd_cg_share_load(kg_mpc_nd *nd, const char *key_id, kg_mpc_cggmp_share *out) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_cg_aux_save(kg_mpc_nd *nd, kg_store_txn *txn, const char *key_id, const kg_mpc_cggmp_aux *a) KG_WARN_UNUSED;
+kg_err kg_mpc_nd_cg_aux_load(kg_mpc_nd *nd, const char *key_id, kg_mpc_cggmp_aux **out) KG_WARN_UNUSED;
+/** A presignature record's clear (authenticated) header. */
+typedef struct {
+    bool used;
+    uint64_t used_seq;  /* order of use (1, 2, ...) */
+    uint8_t digest[32]; /* what it signed (used only) */
+    uint8_t path[32];   /* SHA-256 of the derivation path it signed with (used only) */
+    uint16_t ns;
+    uint16_t signers[KG_CGGMP_MAX_PARTIES];
+} kg_mpc_nd_cg_presig_meta;
+/** Store a new (unused) presignature of key_id under its id. */
+kg_err kg_mpc_nd_cg_presig_save(kg_mpc_nd *nd, kg_store_txn *txn, const char *key_id,
+                                const kg_mpc_cggmp_presig *ps) KG_WARN_UNUSED;
+/** Load presignature id of key_id (out may be NULL: header only). */
+kg_err kg_mpc_nd_cg_presig_load(kg_mpc_nd *nd, const char *key_id, const uint8_t id[32], kg_mpc_cggmp_presig **out,
+                                kg_mpc_nd_cg_presig_meta *meta) KG_WARN_UNUSED;
+/** Mark presignature id USED (for digest and path hash) durably, in one
+ *  transaction, and prune used ones beyond the newest 100. KG_ERR_NOT_FOUND
+ *  (unknown) | KG_ERR_CONFLICT (already used). */
+kg_err kg_mpc_nd_cg_presig_use(kg_mpc_nd *nd, const char *key_id, const uint8_t id[32], const uint8_t digest[32],
+                               const uint8_t path_hash[32]) KG_WARN_UNUSED;
+/** Delete presignature id of key_id unless it was used (absent is fine). */
+kg_err kg_mpc_nd_cg_presig_drop(kg_mpc_nd *nd, const char *key_id, const uint8_t id[32]) KG_WARN_UNUSED;
+/** Delete every presignature of key_id (refresh: they belong to the old epoch). */
+kg_err kg_mpc_nd_cg_presigs_delete(kg_mpc_nd *nd, kg_store_txn *txn, const char *key_id) KG_WARN_UNUSED;
+/** Delete every CGGMP record of key_id (a keygen aborted after CONFIRM). */
+kg_err kg_mpc_nd_cg_key_delete(kg_mpc_nd *nd, kg_store_txn *txn, const char *key_id) KG_WARN_UNUSED;
+/** Call fn for every presignature of key_id (ids in byte order). */
+typedef int (*kg_mpc_nd_cg_presig_fn)(void *arg, const uint8_t id[32], const kg_mpc_nd_cg_presig_meta *meta);
+kg_err kg_mpc_nd_cg_presig_list(kg_mpc_nd *nd, kg_store_txn *txn, const char *key_id, kg_mpc_nd_cg_presig_fn fn,
+                                void *arg) KG_WARN_UNUSED;
+
+/* Body decoders of the CGGMP requests (fuzz/fuzz_mpc_cggmp_node.c). Each
+ * returns KG_OK or KG_ERR_BAD_INPUT and zeroes its output on error. */
+typedef struct {
+    uint16_t phase;
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    uint16_t t, n, ids[KG_CGGMP_MAX_PARTIES];
+    kg_mpc_net_pubkeys reg[KG_CGGMP_MAX_PARTIES]; /* reg[i]: ids[i]'s keys */
+    uint16_t ns, signers[KG_CGGMP_MAX_PARTIES];   /* ascending */
+    uint32_t epoch;
+    /* Phase 5 (reshare; t = the new threshold, ids = every participant,
+     * signers = the dealers): the new set and the old key's public data
+     * (SEC1 compressed points as sent, 33 bytes; checked at use). */
+    uint16_t new_n, new_ids[KG_CGGMP_MAX_PARTIES];
+    uint16_t old_t, old_n, old_ids[KG_CGGMP_MAX_PARTIES];
+    uint8_t old_X[KG_CGGMP_MAX_PARTIES][33], old_pub[33], chain_code[32];
+} kg_mpc_nd_cg_start_req;
+kg_err kg_mpc_nd_cg_start_read(kg_mpc_nd_cg_start_req *q, const uint8_t *body, size_t len) KG_WARN_UNUSED;
+/** CGGMP_ROUND: the round and the envelopes (p[i], lens[i] point into body;
+ *  at most cap of them). */
+kg_err kg_mpc_nd_cg_round_read(uint16_t *round, const uint8_t **p, size_t *lens, size_t *cnt, size_t cap,
+                               const uint8_t *body, size_t len) KG_WARN_UNUSED;
+typedef struct {
+    char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
+    uint8_t presig[32], digest[32];
+    uint32_t path[255];
+    size_t depth;
+} kg_mpc_nd_cg_sign_req;
+kg_err kg_mpc_nd_cg_sign_read(kg_mpc_nd_cg_sign_req *q, const uint8_t *body, size_t len) KG_WARN_UNUSED;
+/** SHA-256 of a derivation path (u16 depth, depth x u32, big-endian). */
+void kg_mpc_nd_cg_path_hash(uint8_t out[32], const uint32_t *path, size_t depth);
 
 #endif

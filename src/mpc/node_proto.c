@@ -20,7 +20,8 @@ static bool type_known(uint8_t t)
            base == KG_MPC_NODE_SIGN_PREPROCESS || base == KG_MPC_NODE_SIGN_PRE ||
            (base >= KG_MPC_NODE_EPOCH_DEAL && base <= KG_MPC_NODE_EPOCH_DELETE) ||
            (base >= KG_MPC_NODE_REPAIR_STEP1 && base <= KG_MPC_NODE_REPAIR_FINISH) ||
-           (base >= KG_MPC_NODE_IMPORT_SHARE && base <= KG_MPC_NODE_IMPORT_ABORT);
+           (base >= KG_MPC_NODE_IMPORT_SHARE && base <= KG_MPC_NODE_IMPORT_ABORT) ||
+           (base >= KG_MPC_NODE_CGGMP_START && base <= KG_MPC_NODE_CGGMP_INFO);
 }
 
 kg_err kg_mpc_node_msg_encode(kg_bytes *out, const kg_mpc_node_msg *m)

@@ -8,7 +8,9 @@
  *
  * The key owner works modulo p^2 and q^2 and recombines (CRT): each
  * exponentiation is on half-size numbers, about three times faster than
- * mod N^2. Decryption is m = L(c^φ mod N^2) · φ^-1 mod N with
+ * mod N^2. The owner's N, N^2 and N̂ also carry the factorisation
+ * (kg_mpc_mod_set_crt), so every proof's exponentiation on them is CRT
+ * too (cggmp_crt.c). Decryption is m = L(c^φ mod N^2) · φ^-1 mod N with
  * L(u) = (u-1)/N, c^φ computed by CRT.
  *
  * Ring-Pedersen (N̂, s, t): t = τ^2 (a random quadratic residue), s = t^λ;
@@ -37,16 +39,7 @@ static kg_err nomem(const char *what)
  * happen on a secret base (BN_mod_inverse is not constant time). */
 static bool exp_ct(BIGNUM *r, const BIGNUM *base, const BIGNUM *e, const kg_mpc_mod *m)
 {
-    BN_CTX *ctx = kg_mpc_bn_ctx();
-    BN_CTX_start(ctx);
-    BIGNUM *b = BN_CTX_get(ctx);
-    bool ok = false;
-    if (b) {
-        BN_set_flags(b, BN_FLG_CONSTTIME);
-        ok = BN_nnmod(b, base, m->n, ctx) && BN_mod_exp_mont_consttime(r, b, e, m->n, ctx, m->mont);
-    }
-    BN_CTX_end(ctx);
-    return ok;
+    return kg_mpc_bn_exp_ct(r, base, e, m) == KG_OK;
 }
 
 /* -------------------------------------------------------------- keys */
@@ -141,6 +134,9 @@ kg_err kg_mpc_paillier_sk_from_primes(kg_mpc_paillier_sk *sk, const BIGNUM *p, c
     if (!err && (!BN_gcd(g, sk->pk.n, sk->phi, ctx) || !BN_is_one(g)))
         err = kg_err_set(KG_ERR_BAD_INPUT, "paillier: gcd(N, phi(N)) != 1");
     if (!err && !BN_mod_inverse(sk->phi_inv, sk->phi, sk->pk.n, ctx)) err = nomem("sk_from_primes");
+    /* The owner's own exponentiations mod N and N^2 go by CRT (cggmp_crt.c). */
+    if (!err) err = kg_mpc_mod_set_crt(&sk->pk.mod_n, p, q, 1);
+    if (!err) err = kg_mpc_mod_set_crt(&sk->pk.mod_nn, p, q, 2);
     BN_CTX_end(ctx);
     if (err) kg_mpc_paillier_sk_clear(sk);
     return err;
@@ -304,8 +300,12 @@ kg_err kg_mpc_paillier_ct_check(const kg_mpc_paillier_pk *pk, const BIGNUM *c, c
     BN_CTX_start(ctx);
     BIGNUM *g = BN_CTX_get(ctx);
     kg_err err = KG_OK;
-    if (!g || !BN_gcd(g, c, pk->n, ctx)) err = nomem("ct_check");
-    else if (!BN_is_one(g)) err = kg_err_set(KG_ERR_BAD_INPUT, "%s: ciphertext not a unit mod N", what);
+    /* gcd(c, N) = 1 iff c mod N is a unit: kg_mpc_bn_is_unit's inversion
+     * on half-size numbers instead of OpenSSL 3's slow constant-time
+     * BN_gcd (c is public). */
+    if (!g || !BN_nnmod(g, c, pk->n, ctx)) err = nomem("ct_check");
+    else if (!kg_mpc_bn_is_unit(g, pk->n))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "%s: ciphertext not a unit mod N", what);
     BN_CTX_end(ctx);
     return err;
 }
@@ -392,6 +392,7 @@ kg_err kg_mpc_rped_generate(kg_mpc_rped_sk *sk, const BIGNUM *p, const BIGNUM *q
         !BN_sub(sk->phi, q, BN_value_one()) || !BN_mul(sk->phi, sk->phi, a, ctx))
         err = nomem("rped_generate");
     if (!err) err = kg_mpc_mod_init(&sk->pub.mod, n);
+    if (!err) err = kg_mpc_mod_set_crt(&sk->pub.mod, p, q, 1); /* s = t^λ by CRT */
     for (int i = 0; !err && i < 100; i++) {
         err = rped_draw(sk, n, s, t, ctx);
         if (!err && rped_check(n, s, t) == KG_OK) break;
@@ -401,6 +402,7 @@ kg_err kg_mpc_rped_generate(kg_mpc_rped_sk *sk, const BIGNUM *p, const BIGNUM *q
         kg_mpc_mod_clear(&sk->pub.mod); /* rped_set rebuilds it with the size checks */
         err = kg_mpc_rped_set(&sk->pub, n, s, t);
     }
+    if (!err) err = kg_mpc_mod_set_crt(&sk->pub.mod, p, q, 1);
     BN_CTX_end(ctx);
     if (err) kg_mpc_rped_sk_clear(sk);
     return err;

@@ -206,6 +206,24 @@ static void *filler(void *arg)
 
 /* ------------------------------------------------------------------ API */
 
+static kg_err start_filler(kg_mpc_prime_pool *pool)
+{
+    if (pthread_create(&pool->thread, NULL, filler, pool) != 0)
+        return kg_err_set(KG_ERR_NOMEM, "prime pool: cannot start the filler thread");
+    pool->has_thread = true;
+    return KG_OK;
+}
+
+kg_err kg_mpc_prime_pool_fill(kg_mpc_prime_pool *pool, unsigned target)
+{
+    pthread_mutex_lock(&pool->mu);
+    if (target > pool->target) pool->target = target;
+    kg_err err = pool->has_thread || pool->target == 0 ? KG_OK : start_filler(pool);
+    pthread_cond_broadcast(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+    return err;
+}
+
 static void pool_free(kg_mpc_prime_pool *pool)
 {
     for (size_t i = 0; i < pool->n; i++) kg_mpc_bn_free(pool->primes[i]);
@@ -234,11 +252,7 @@ kg_err kg_mpc_prime_pool_open(kg_mpc_prime_pool **out, const char *path, unsigne
     pool->target = target;
     pool->path = strdup(path);
     kg_err err = pool->path ? pool_load(pool) : kg_err_set(KG_ERR_NOMEM, "prime pool: out of memory");
-    if (!err && target > 0) {
-        if (pthread_create(&pool->thread, NULL, filler, pool) != 0)
-            err = kg_err_set(KG_ERR_NOMEM, "prime pool: cannot start the filler thread");
-        else pool->has_thread = true;
-    }
+    if (!err && target > 0) err = start_filler(pool);
     if (err) {
         pool_free(pool);
         return err;

@@ -96,6 +96,8 @@ kg_err kg_server_mpc_key_document(json_t **out, const kg_mpc_key *k)
         json_decref(stale);
         return e != KG_OK ? e : kg_err_set(KG_ERR_NOMEM, "out of memory");
     }
+    if (k->ecdsa) /* CGGMP21: the BIP32 chain code of the group key (public) */
+        json_object_set_new(*out, "chain_code", kg_json_b64(k->chain_code, sizeof k->chain_code));
     return KG_OK;
 }
 
@@ -145,7 +147,7 @@ static unsigned default_parties(kg_server_mpc *m, const json_t *body)
 }
 
 /* Body of POST /v1/mpc/keys: scheme, threshold, party count. */
-static kg_err create_params(kg_req *r, kg_mpc_group_id *g, bool *taproot, unsigned *t, unsigned *n)
+static kg_err create_params(kg_req *r, kg_mpc_group_id *g, bool *taproot, bool *ecdsa, unsigned *t, unsigned *n)
 {
     static const char *const fields[] = { "scheme", "threshold", "parties", "nodes", NULL };
     const char *scheme = NULL;
@@ -154,7 +156,7 @@ static kg_err create_params(kg_req *r, kg_mpc_group_id *g, bool *taproot, unsign
     if (e == KG_OK)
         e = kg_json_get_str(&scheme, r->json, "scheme", false);
     if (e == KG_OK)
-        e = kg_mpc_key_scheme_parse(g, taproot, scheme ? scheme : "frost-ed25519");
+        e = kg_mpc_key_scheme_parse_any(g, taproot, ecdsa, scheme ? scheme : "frost-ed25519");
     if (e == KG_OK && arr != NULL && !json_is_array(arr))
         e = kg_err_set(KG_ERR_BAD_INPUT, "field 'nodes' must be an array of node ids");
     if (e == KG_OK)
@@ -185,9 +187,9 @@ kg_err kg_h_mpc_key_create(kg_req *r, json_t **out)
 {
     kg_server_mpc *m = r->srv->mpc;
     kg_mpc_group_id g = KG_MPC_GROUP_ED25519;
-    bool taproot = false;
+    bool taproot = false, ecdsa = false;
     unsigned t = 0, n = 0;
-    kg_err e = create_params(r, &g, &taproot, &t, &n);
+    kg_err e = create_params(r, &g, &taproot, &ecdsa, &t, &n);
     if (e == KG_OK)
         e = kg_server_mpc_authorize_create(r);
     if (e != KG_OK)
@@ -199,7 +201,9 @@ kg_err kg_h_mpc_key_create(kg_req *r, json_t **out)
     kg_mpc_key *k = e == KG_OK ? calloc(1, sizeof *k) : NULL;
     if (e != KG_OK || k == NULL)
         return e != KG_OK ? e : kg_err_set(KG_ERR_NOMEM, "out of memory");
-    e = kg_mpc_coordinator_keygen(m->co, k, g, taproot, t, ids, n);
+    e = ecdsa ? kg_mpc_coordinator_cggmp_keygen(m->co, k, g, t, ids, n) /* CGGMP21: handlers_mpc_ecdsa.c */
+              : kg_mpc_coordinator_keygen(m->co, k, g, taproot, t, ids, n);
+    kg_server_mpc_note_culprit(r, e);
     if (e == KG_OK)
         e = kg_server_mpc_key_create(r->srv, k);
     if (e == KG_OK) {
@@ -234,6 +238,8 @@ kg_err kg_h_mpc_sign(kg_req *r, json_t **out)
 {
     static const char *const fields[] = { "message", NULL };
     kg_bytes msg = { 0 };
+    if (json_object_get(r->json, "digest") != NULL || kg_server_mpc_key_is_ecdsa(r)) /* CGGMP21 keys sign digests */
+        return kg_h_mpc_ecdsa_sign(r, out);
     kg_err e = kg_req_fields(r, fields);
     if (e == KG_OK)
         e = kg_json_get_b64(&msg, r->json, "message", true, MSG_MAX);

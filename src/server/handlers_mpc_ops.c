@@ -3,6 +3,7 @@
  *
  *   POST /v1/mpc/keys/{key_id}/refresh  {}                        new shares, same key
  *   POST /v1/mpc/keys/{key_id}/reshare  {"threshold":T,"parties":[ids]}
+ *        (FROST and CGGMP21 keys; repair and resync are FROST only)
  *   POST /v1/mpc/keys/{key_id}/repair   {"node":N}                rebuild N's share
  *   POST /v1/mpc/keys/{key_id}/resync   {}                        rebuild the record from
  *        the nodes (after a crash between the nodes' commit and the record's save)
@@ -57,7 +58,14 @@ static kg_err run_key_op(kg_req *r, json_t **out, const key_op *op)
     pthread_mutex_lock(stripe);
     e = kg_server_mpc_key_load(r->srv, k, r->target.param);
     uint32_t old_epoch = k->epoch;
-    if (e == KG_OK) {
+    if (e == KG_OK && k->ecdsa && op->kind > 1) /* CGGMP21 keys: refresh and reshare (coord_cggmp*.c) */
+        e = kg_err_set(KG_ERR_BAD_INPUT, "MPC key %s is %s: repair and resync are not available for "
+                       "threshold ECDSA keys yet; refresh and reshare are", k->key_id, kg_mpc_key_scheme(k));
+    else if (e == KG_OK && k->ecdsa && op->kind == 1)
+        e = kg_mpc_coordinator_cggmp_reshare(m->co, k, op->t, op->ids, op->n);
+    else if (e == KG_OK && k->ecdsa)
+        e = kg_mpc_coordinator_cggmp_refresh(m->co, k);
+    else if (e == KG_OK) {
         if (op->kind == 0)
             e = kg_mpc_coordinator_refresh(m->co, k);
         else if (op->kind == 1)
@@ -67,6 +75,7 @@ static kg_err run_key_op(kg_req *r, json_t **out, const key_op *op)
         else
             e = kg_mpc_coordinator_resync(m->co, k);
     }
+    kg_server_mpc_note_culprit(r, e);
     if (e == KG_OK)
         e = kg_server_mpc_key_update(r->srv, k, old_epoch);
     pthread_mutex_unlock(stripe);

@@ -159,6 +159,8 @@ kg_err kg_h_mpc_address(kg_req *r, json_t **out)
     mpc_chain c = CHAIN_BITCOIN;
     mpc_wallet w;
     bool answered = false;
+    if (kg_server_mpc_key_is_ecdsa(r)) /* CGGMP21 keys: handlers_mpc_ecdsa_wallet.c */
+        return kg_h_mpc_ecdsa_address(r, out);
     bool has_net = kg_server_query_value(net_name, sizeof net_name, r->uri, "network");
     kg_err e = kg_req_fields(r, no_fields);
     if (e == KG_OK && !kg_server_query_value(chain, sizeof chain, r->uri, "chain"))
@@ -305,6 +307,8 @@ kg_err kg_h_mpc_psbt(kg_req *r, json_t **out)
     mpc_wallet w;
     memset(&p, 0, sizeof p);
     memset(&q, 0, sizeof q);
+    if (kg_server_mpc_key_is_ecdsa(r)) /* CGGMP21 keys: P2WPKH (handlers_mpc_ecdsa_wallet.c) */
+        return kg_h_mpc_ecdsa_psbt(r, out);
     kg_err e = kg_req_fields(r, fields);
     if (e == KG_OK)
         e = kg_json_get_str(&b64, r->json, "psbt", true);

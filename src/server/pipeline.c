@@ -206,6 +206,8 @@ static kg_err audit_response(kg_req *r, kg_err result)
         json_object_set_new(e, "key_id", json_string(r->key_id));
     if (r->key_version > 0)
         json_object_set_new(e, "key_version", json_integer(r->key_version));
+    if (r->mpc_culprit != 0)
+        json_object_set_new(e, "culprit", json_integer(r->mpc_culprit));
     kg_err err = kg_kms_audit_append(r->srv->kms, e);
     json_decref(e);
     return err;

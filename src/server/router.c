@@ -101,6 +101,9 @@ static const kg_route routes[] = {
     { "POST",   "/v1/mpc/keys/{key_id}/psbt",         "sign",              KG_ROUTE_READONLY, kg_h_mpc_psbt },
     { "POST",   "/v1/mpc/keys/{key_id}/bitcoin/send", "sign",              KG_ROUTE_IDEMPOTENT, kg_h_mpc_btc_send },
     { "POST",   "/v1/mpc/keys/{key_id}/solana/transfer", "sign",           KG_ROUTE_IDEMPOTENT, kg_h_mpc_sol_transfer },
+    /* Threshold ECDSA (CGGMP21) keys (handlers_mpc_ecdsa*.c); sign, refresh, address, psbt above hand them over. */
+    { "POST",   "/v1/mpc/keys/{key_id}/presign",      "sign",              0, kg_h_mpc_presign },
+    { "POST",   "/v1/mpc/keys/{key_id}/evm/send",     "sign",              KG_ROUTE_IDEMPOTENT, kg_h_mpc_evm_send },
     { "GET",    "/v1/mpc/nodes",                      "list-keys",         KG_ROUTE_READONLY, kg_h_mpc_nodes },
     { "POST",   "/v1/mpc/nodes",                      "manage-policies",   0, kg_h_mpc_node_add },
 };
@@ -205,13 +208,14 @@ static bool parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
 static kg_err query_param(kg_server_target *t, unsigned *seen, const char *k, const char *v)
 {
     static const char *const names[] = { "limit", "cursor", "version", "after",
-                                         "chain", "network", "type", "hrp" };
+                                         "chain", "network", "type", "hrp",
+                                         "path" /* MPC ECDSA addresses: "m/0/5" */ };
     unsigned i;
-    for (i = 0; i < 8 && strcmp(k, names[i]) != 0; i++)
+    for (i = 0; i < 9 && strcmp(k, names[i]) != 0; i++)
         ;
-    if (i == 8)
+    if (i == 9)
         return kg_err_set(KG_ERR_BAD_INPUT, "unknown query parameter '%.64s' (known: limit, cursor, version, after, "
-                          "chain, network, type, hrp)", k);
+                          "chain, network, type, hrp, path)", k);
     if (*seen & (1u << i))
         return kg_err_set(KG_ERR_BAD_INPUT, "query parameter '%s' is given twice", k);
     *seen |= 1u << i;

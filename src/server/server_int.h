@@ -110,6 +110,7 @@ struct kg_req {
     int64_t key_version;
     bool sensitive;              /* response carries plaintext/keys: wipe it */
     int status;                  /* explicit status for a KG_OK reply (health) */
+    uint16_t mpc_culprit;        /* MPC node a failed phase blamed (audited as "culprit"), 0 none */
     /* Result. */
     int http_status;
     char *reply;                 /* rendered JSON, NUL-terminated */
@@ -309,5 +310,22 @@ kg_err kg_h_mpc_address(kg_req *r, json_t **out);
 kg_err kg_h_mpc_psbt(kg_req *r, json_t **out);
 kg_err kg_h_mpc_btc_send(kg_req *r, json_t **out);
 kg_err kg_h_mpc_sol_transfer(kg_req *r, json_t **out);
+
+/* Threshold ECDSA (CGGMP21) keys (handlers_mpc_ecdsa.c): presign, digest
+ * signing; the FROST routes hand ECDSA keys over (kg_server_mpc_key_is_ecdsa). */
+bool kg_server_mpc_key_is_ecdsa(kg_req *r);
+/* Record the node a failed MPC phase named ("party <id> ...") for the audit. */
+void kg_server_mpc_note_culprit(kg_req *r, kg_err e);
+/* A "path" field: "m" or "m/0/5" (non-hardened BIP32; NULL is fine). 400 with why. */
+kg_err kg_server_mpc_path_check(const char *path) KG_WARN_UNUSED;
+/* The 33-byte compressed key of k's child at path (NULL/"m": the group key). */
+kg_err kg_server_mpc_child_pub(uint8_t out[33], const kg_mpc_key *k, const char *path) KG_WARN_UNUSED;
+kg_err kg_h_mpc_ecdsa_sign(kg_req *r, json_t **out);
+kg_err kg_h_mpc_presign(kg_req *r, json_t **out);
+/* Wallets on ECDSA MPC keys (handlers_mpc_ecdsa_wallet.c): Ethereum and
+ * Bitcoin P2WPKH addresses, EIP-1559 sends, P2WPKH PSBT signing. */
+kg_err kg_h_mpc_ecdsa_address(kg_req *r, json_t **out);
+kg_err kg_h_mpc_ecdsa_psbt(kg_req *r, json_t **out);
+kg_err kg_h_mpc_evm_send(kg_req *r, json_t **out);
 
 #endif

@@ -269,4 +269,67 @@ kg_err kg_mpc_cggmp_sign_combine(kg_mpc_group_id g, const kg_mpc_point *R, const
     KG_NONNULL(2, 3, 4, 5, 7);
 /* ---------------------------------------------------- end presign / sign */
 
+/* ------------------------------------------------- reshare (cggmp_reshare.c)
+ * Move a key to a new set of parties and/or a new threshold t' with the
+ * SAME public key and chain code (verifiable secret redistribution with
+ * Feldman VSS, as FROST's frost_reshare.c, whose dealing it reuses):
+ *   R1  each dealer i (a set D of at least t old parties) shares λ_i·x_i
+ *       (λ_i its Lagrange coefficient in D) with a fresh degree t'-1
+ *       polynomial and broadcasts a hash commitment V_i to its Feldman
+ *       commitments and the chain code. Non-dealers send nothing.
+ *   R2  takes every other dealer's V_j; a dealer broadcasts the
+ *       decommitment and sends its share to each new party (p2p).
+ *   fin (new parties only) takes every other dealer's decommitment and
+ *       share: checks V_j, the chain code, the share against the
+ *       commitments and the constant term against λ_j·X_j (X_j the
+ *       dealer's old public share; so the constants add up to pub); the
+ *       new share x' = Σ shares, new public shares from the commitments,
+ *       epoch = old epoch + 1.
+ * A party may be old and new. An old party outside the new set is done
+ * after round 2 (its round 2 returns KG_OK; finish is KG_ERR_ARG); it
+ * should delete its old share only once the new parties confirmed. A
+ * missing, duplicate, unknown-sender or malformed message is
+ * KG_ERR_BAD_INPUT naming its sender and changes no state (call again with
+ * the right list); a failed check (commitment mismatch, chain code, share
+ * vs commitments, constant term) is KG_ERR_VERIFY naming the dealer and
+ * ends the run. Old and new shares do not combine.
+ * The new shares have NO aux info: the new set must run
+ * kg_mpc_cggmp_aux_run_* with refresh = false before presigning. */
+
+/** One party's reshare run (opaque, holds secrets; wiped by _free). */
+typedef struct kg_mpc_cggmp_reshare kg_mpc_cggmp_reshare;
+/** Start for party id. old (copied): a dealer's (id in dealers) own old
+ *  share (old->id == id; checked with kg_mpc_cggmp_share_check); for a
+ *  party that only receives, the old key's public data: a share whose x
+ *  and id are ignored, with t, n, ids, X, pub, chain code and epoch from a
+ *  trusted source (the coordinator's record of the key): the new share
+ *  gets that pub and chain code. dealers[0..n_dealers-1]: old parties, at
+ *  least the old t; new_ids[0..n_new-1]: the new parties (any ids, old or
+ *  new), threshold 2 <= new_t <= n_new <= KG_CGGMP_MAX_PARTIES; both any
+ *  order (stored sorted). id must be a dealer or a new party. session:
+ *  unique per run. Returns KG_OK | KG_ERR_BAD_INPUT (including dealers'
+ *  old public shares that do not interpolate to pub) | KG_ERR_NOMEM. */
+kg_err kg_mpc_cggmp_reshare_new(kg_mpc_cggmp_reshare **st, const kg_mpc_cggmp_share *old, uint16_t id,
+                                const uint16_t *dealers, size_t n_dealers, const uint16_t *new_ids, size_t n_new,
+                                uint16_t new_t, const uint8_t *session, size_t session_len) KG_WARN_UNUSED
+    KG_NONNULL(1, 2, 4, 6);
+/** Round 1: a dealer broadcasts V_i; a non-dealer returns no message. */
+kg_err kg_mpc_cggmp_reshare_round1(kg_mpc_cggmp_reshare *st, kg_mpc_cggmp_msg **out, size_t *n_out) KG_WARN_UNUSED;
+/** Round 2: takes V_j of every other dealer; a dealer broadcasts its
+ *  decommitment and sends each other new party its share. */
+kg_err kg_mpc_cggmp_reshare_round2(kg_mpc_cggmp_reshare *st, const kg_mpc_cggmp_msg *in, size_t n_in,
+                                   kg_mpc_cggmp_msg **out, size_t *n_out, uint16_t *culprit) KG_WARN_UNUSED;
+/** New parties: takes every other dealer's decommitment and share; *out
+ *  gets the new share (t = new_t, ids = the new set, same pub and chain
+ *  code, epoch + 1), checked with kg_mpc_cggmp_share_check; zeroed on
+ *  error. */
+kg_err kg_mpc_cggmp_reshare_finish(kg_mpc_cggmp_reshare *st, const kg_mpc_cggmp_msg *in, size_t n_in,
+                                   kg_mpc_cggmp_share *out, uint16_t *culprit) KG_WARN_UNUSED;
+/** The run's 64-byte session id (public; the same at every party): binds
+ *  the session, the old key's public data, the dealers, the new set and
+ *  t'; every commitment V_i is over it. */
+const uint8_t *kg_mpc_cggmp_reshare_sid(const kg_mpc_cggmp_reshare *st) KG_NONNULL(1);
+void kg_mpc_cggmp_reshare_free(kg_mpc_cggmp_reshare *st);
+/* ------------------------------------------------------------ end reshare */
+
 #endif

@@ -104,6 +104,45 @@
  *                   at epoch 0
  *   IMPORT_ABORT req: empty  rsp: empty (drops the session and its pending
  *              or just-activated share)
+ *   CGGMP21 threshold ECDSA (node_cggmp*.c; scheme = the curve; the full
+ *   contract with the envelope rules is in docs/mpc.md). A phase (1 keygen,
+ *   2 aux, 3 refresh, 4 presign) is one session: library messages travel
+ *   in envelopes of type CGGMP_ROUND (round r = library round, seq r*1000
+ *   + index + 1; broadcasts signed, p2p sealed); every result stays
+ *   PENDING until CGGMP_CONFIRM. E = epoch u32; P = point (33).
+ *   CGGMP_START req: phase u16, key id blob, t u16, u16 n + n ids
+ *              (ascending), n x {box 32, sign 32}, u16 ns + ns signer ids
+ *              (presign; else 0), E   rsp: list of blobs (round-1 envelopes)
+ *              Phase 5 (reshare, coord_cggmp_reshare.c): t = the new t, ids =
+ *              dealers and new parties, signers = the dealers, E = the old
+ *              epoch, then u16 + new ids, old t u16, u16 + old ids, old n x
+ *              P, group key P, chain code 32; ROUND 3 is its finish (result:
+ *              a new party's new n x P, nothing from one leaving); CONFIRM
+ *              stages a new party's share for the aux run at E+1 (whose
+ *              CONFIRM stores both) and makes one leaving delete the key.
+ *   CGGMP_ROUND req: round u16 (2, 3; 4 = finish), list of blobs (the
+ *              previous round's broadcasts of the others and p2p to me)
+ *              rsp: 2..3: list of blobs; 4: phase u16, result (keygen: P,
+ *              chain code 32, n x P; aux: aux digest 64; refresh: digest
+ *              64, n x P; presign: presig id 32, R), blob confirmation
+ *              (broadcast envelope, type CGGMP_CONFIRM, round 100, seq
+ *              100000, payload the SHA-256 transcript digest 32)
+ *   CGGMP_CONFIRM req: list of blobs (every participant's confirmation)
+ *              rsp: empty (all digests equal mine: stored atomically)
+ *   CGGMP_ABORT req: empty   rsp: empty (a keygen or presign activated in
+ *              the session is deleted again)
+ *   CGGMP_SIGN req: key id blob, presig id 32, digest 32, u16 depth +
+ *              depth x u32 (non-hardened path)   rsp: sigma_i 32, child P
+ *              (the presignature is marked used durably first)
+ *   CGGMP_BLAME req: kind u16 (1: the session's failed presign; 2: key id
+ *              blob, presig id 32, digest 32, path as SIGN), u16 count +
+ *              verifier ids   rsp: blob, the proof (cggmp_blame.c wire form)
+ *              Kinds 3 (session) / 4 (+ key id .. path as 2) verify: verifier
+ *              ids list, u16 count + {prover u16, (4) sigma_j 32, blob proof}
+ *              rsp: list of prover ids whose proof failed or is missing
+ *   CGGMP_INFO req: key id blob   rsp: E, has aux u8, aux digest 64 (zero
+ *              without), u16 count + count x {presig id 32, u16 ns + ids}
+ *              (unused presignatures)
  *   ERROR rsp: u16 kg_err code, then the detail text (no NUL)
  *
  * Node ids are the FROST identifiers; a t-of-n DKG uses nodes 1..n. */
@@ -138,6 +177,13 @@ enum {
     KG_MPC_NODE_REPAIR_STEP1 = 0x48,  /* repair (node_repair.c) */
     KG_MPC_NODE_REPAIR_STEP2 = 0x49,
     KG_MPC_NODE_REPAIR_FINISH = 0x4A,
+    KG_MPC_NODE_CGGMP_START = 0x50,   /* CGGMP21 phase round 1 (node_cggmp.c) */
+    KG_MPC_NODE_CGGMP_ROUND = 0x51,   /* CGGMP21 next round / finish */
+    KG_MPC_NODE_CGGMP_CONFIRM = 0x52, /* echo check of the broadcasts, then activate */
+    KG_MPC_NODE_CGGMP_ABORT = 0x53,   /* drop the session and anything pending */
+    KG_MPC_NODE_CGGMP_SIGN = 0x54,    /* online signing from a stored presignature */
+    KG_MPC_NODE_CGGMP_BLAME = 0x55,   /* identification proofs after a failed check */
+    KG_MPC_NODE_CGGMP_INFO = 0x56,    /* a key's epoch, aux digest, presignatures held */
     KG_MPC_NODE_PING = 0x60,        /* liveness and facts (node_ping.c) */
     KG_MPC_NODE_KEY_INFO = 0x64,    /* a key's epoch and public share here (node_keyinfo.c) */
     KG_MPC_NODE_IMPORT_SHARE = 0x70,   /* trusted-dealer import (node_import.c) */
@@ -204,6 +250,7 @@ typedef struct {
     const char *envelope_key;  /* 64-byte kg_mpc_net_keys secret file */
     uint16_t id;               /* must equal the certificate's party id */
     const char *passphrase;    /* optional: seal.key kept wrapped in seal.key.enc (node_seal.c) */
+    unsigned paillier_bits;    /* CGGMP21 Paillier modulus size: 2048, 3072 or 4096; 0 = 3072 */
 } kg_mpc_node_config;
 
 /** Run a node until *stop becomes nonzero (checked every second). Prints
@@ -246,6 +293,12 @@ typedef struct {
     uint16_t ids[KG_MPC_FROST_MAX_PARTICIPANTS];    /* ids[0..n-1] ascending */
     kg_mpc_point pub[KG_MPC_FROST_MAX_PARTICIPANTS]; /* public share of ids[i] at `epoch` */
     bool stale[KG_MPC_FROST_MAX_PARTICIPANTS];       /* ids[i] missed a refresh: repair it */
+    /* CGGMP21 threshold ECDSA keys (coord_cggmp*.c): ecdsa is set and the
+     * scheme is "cggmp21-secp256k1" / "cggmp21-p256"; chain_code is the
+     * BIP32 chain code of group_public (public, agreed at keygen). FROST
+     * keys leave both zero. */
+    bool ecdsa;
+    uint8_t chain_code[32];
 } kg_mpc_key;
 
 /** The scheme name of k ("frost-ed25519", ..., "frost-secp256k1-tr"). */
@@ -253,11 +306,16 @@ const char *kg_mpc_key_scheme(const kg_mpc_key *k);
 /** Parse a scheme name of the API (the four RFC 9591 ones and
  *  frost-secp256k1-tr). KG_OK | KG_ERR_BAD_INPUT. */
 kg_err kg_mpc_key_scheme_parse(kg_mpc_group_id *g, bool *taproot, const char *name) KG_WARN_UNUSED;
+/** Like kg_mpc_key_scheme_parse, also accepting the CGGMP21 names
+ *  "cggmp21-secp256k1" and "cggmp21-p256" (*ecdsa set). KG_OK |
+ *  KG_ERR_BAD_INPUT (the detail lists every known name). */
+kg_err kg_mpc_key_scheme_parse_any(kg_mpc_group_id *g, bool *taproot, bool *ecdsa, const char *name) KG_WARN_UNUSED;
 /** The public key as the API shows it: 32 bytes for Ed25519/ristretto255,
  *  the 32-byte x-only key for frost-secp256k1-tr, else 33 bytes SEC1. */
 kg_err kg_mpc_key_public(uint8_t out[static KG_MPC_POINT_MAX_BYTES], size_t *out_len, const kg_mpc_key *k) KG_WARN_UNUSED;
 /** JSON form {"key_id","scheme","threshold","n","epoch","public_key"(b64 of
  *  the serialized group point),"nodes":[{"id","public_share","stale"}]}.
+ *  CGGMP21 keys add "chain_code" (b64 of 32 bytes).
  *  from_json checks everything (untrusted: ids ascending in 1..65535, points
  *  valid, 2 <= t <= n) and ignores unknown fields. */
 kg_err kg_mpc_key_to_json(json_t **out, const kg_mpc_key *k) KG_WARN_UNUSED;
@@ -393,5 +451,68 @@ typedef struct {
 } kg_mpc_node_status;
 /** Probe every node of the address book (in id order) into out[0..*n-1]. */
 kg_err kg_mpc_coordinator_status(kg_mpc_coordinator *co, kg_mpc_node_status *out, size_t *n, size_t cap) KG_WARN_UNUSED;
+
+/* ------------------------------ CGGMP21 threshold ECDSA (coord_cggmp*.c)
+ * The coordinator drives the CGGMP_* requests of the nodes (the wire
+ * contract of node_cggmp*.c): every phase (keygen, aux, refresh, presign)
+ * runs its rounds on all its parties in parallel, relays signed
+ * broadcasts and sealed point-to-point envelopes, checks that every party
+ * reports the same result and only then sends CONFIRM (else ABORT to all).
+ * A failure names the node to blame when a node's check blamed one
+ * ("party <id> ...") or the node that is unreachable. Group: secp256k1 or
+ * P-256; node ids any distinct 1..65535 of the address book, at most 64. */
+
+/** Key generation then aux info (Paillier keys, ring-Pedersen parameters)
+ *  on nodes ids[0..n-1] with threshold t (2 <= t <= n <= 64): *out gets a
+ *  new key id "mpc-<32 hex>", ecdsa set, epoch 0, the group key, the
+ *  chain code and the public shares (checked to lie on one polynomial of
+ *  degree t-1 through the group key). Every node must take part. */
+kg_err kg_mpc_coordinator_cggmp_keygen(kg_mpc_coordinator *co, kg_mpc_key *out, kg_mpc_group_id g, unsigned t,
+                                       const uint16_t *ids, size_t n) KG_WARN_UNUSED;
+/** Proactive refresh of a CGGMP21 key (every holder takes part): new
+ *  Paillier keys and re-randomised shares; the group key is checked to be
+ *  unchanged. On success *key is at epoch + 1 with its new public shares,
+ *  and every presignature of the old epoch is gone (the nodes delete them,
+ *  the coordinator forgets them). On failure *key is unchanged. */
+kg_err kg_mpc_coordinator_cggmp_refresh(kg_mpc_coordinator *co, kg_mpc_key *key) KG_WARN_UNUSED;
+/** Reshare a CGGMP21 key (coord_cggmp_reshare.c) to nodes new_ids[0..new_n-1]
+ *  (old or new ids, any order) with threshold new_t (2 <= new_t <= new_n
+ *  <= 64): the same public key and chain code. The old holders that answer
+ *  at the key's epoch (at least the old t) deal; every new node must take
+ *  part, and runs aux info before the new shares become active. On success
+ *  *key has the new t, n, ids and public shares at epoch + 1, the old
+ *  epoch's presignatures are gone, and the old holders outside the new set
+ *  were told to delete their shares (best effort: a node down keeps its
+ *  useless old share). On failure *key is unchanged and the old shares
+ *  still sign. */
+kg_err kg_mpc_coordinator_cggmp_reshare(kg_mpc_coordinator *co, kg_mpc_key *key, unsigned new_t,
+                                        const uint16_t *new_ids, size_t new_n) KG_WARN_UNUSED;
+/** Make count (1..1000) presignatures ahead of signing, each with t live
+ *  nodes (preferring the lowest ids; a node that is down or fails is left
+ *  out and the session rerun with another set). *made gets the number
+ *  made (also on error). KG_ERR_NETWORK when fewer than t nodes work. */
+kg_err kg_mpc_coordinator_cggmp_presign(kg_mpc_coordinator *co, const kg_mpc_key *key, unsigned count,
+                                        unsigned *made) KG_WARN_UNUSED;
+/** ECDSA signature of the 32-byte digest by key, or by its non-hardened
+ *  BIP32 child at path ("m/0/5"; NULL or "m" = the key itself). Uses a
+ *  stored presignature whose signing set is live (one round trip), else
+ *  runs one presign first ("full signing"); a node down or failing is
+ *  replaced by another t-set. sig = r || s (low-S), *recovery_id (0..3)
+ *  recovers the signing key, *child_pub (may be NULL) gets the key signed
+ *  for. The signature is verified before it is returned; KG_ERR_VERIFY
+ *  names the node(s) whose share is wrong when identification can tell. */
+kg_err kg_mpc_coordinator_cggmp_sign(kg_mpc_coordinator *co, const kg_mpc_key *key, const uint8_t digest[32],
+                                     const char *path, uint8_t sig[64], int *recovery_id,
+                                     kg_mpc_point *child_pub) KG_WARN_UNUSED;
+/** A kg_signer (signer.h) over a CGGMP21 key's nodes (coord_signer_ecdsa.c):
+ *  KG_SIG_ECDSA_SECP256K1 with cggmp21-secp256k1 keys, KG_SIG_ECDSA_P256
+ *  with cggmp21-p256 keys (32-byte digests); ref->path is a non-hardened
+ *  BIP32 path below the group key (hardened levels, a Taproot tweak or
+ *  another scheme are refused). Each sign is one
+ *  kg_mpc_coordinator_cggmp_sign. Copies *k, borrows co (must outlive it);
+ *  free with kg_signer_close. KG_OK | KG_ERR_BAD_INPUT | KG_ERR_NOMEM. */
+struct kg_signer;
+kg_err kg_mpc_coordinator_ecdsa_signer_new(struct kg_signer **out, kg_mpc_coordinator *co,
+                                           const kg_mpc_key *k) KG_WARN_UNUSED;
 
 #endif
