@@ -3,7 +3,7 @@
  * networked flow, per party and per round.
  *
  *   bench_cggmp_bench [--iters N] [--primes N] [--bits 2048|3072|all]
- *                     [--sizes 23|35|all] [--no-aux]
+ *                     [--sizes 23|35|all] [--no-aux] [--prep]
  *
  * Defaults: 3 presign/sign iterations per configuration, 2 safe primes of
  * each size, both modulus sizes, 2-of-3 and 3-of-5.
@@ -23,6 +23,11 @@
  *     exponentiations one party does per round, by modulus size (bits
  *     rounded up to 256) and kind (pub: public exponent, ct: constant
  *     time), as "bits:pub/ct".
+ *
+ *  4. --prep: each party first makes a presign precomputation
+ *     (kg_mpc_cggmp_presign_prep_new, the work a node does in idle time;
+ *     row "prep (ahead)") and presigns from it (kg_mpc_cggmp_presign_new_
+ *     prep): the presign rows are then the critical-path work.
  *
  * Fixture primes: tests/mpc/fixtures/safe_primes_{1024,1536}.txt (party i
  * gets lines 2i and 2i+1). Run from the source tree or set KG_SOURCE_DIR.
@@ -94,6 +99,7 @@ static double stat_sd(const stat *s)
 }
 
 static bool counting;
+static bool use_prep; /* --prep */
 
 /* Time one party-run of a step; counts the exponentiations it did. */
 typedef struct {
@@ -194,7 +200,7 @@ typedef struct {
     char name[32];
     kg_mpc_cggmp_share share[MAXN];
     kg_mpc_cggmp_aux *aux[MAXN];
-    stat kg[MAX_ROUNDS], ax[MAX_ROUNDS], ps[MAX_ROUNDS], sign, combine, presign_total;
+    stat kg[MAX_ROUNDS], ax[MAX_ROUNDS], ps[MAX_ROUNDS], sign, combine, presign_total, prep;
     unsigned session;
 } config;
 
@@ -335,12 +341,21 @@ static int run_presign_sign(config *c)
     uint8_t sess[32], digest[32];
     double party_total[MAXN] = {0};
     kg_err err = KG_OK;
+    kg_mpc_cggmp_presign_prep *pp[MAXN] = {0};
     for (unsigned i = 0; i < ns; i++) signers[i] = (uint16_t)(i + 1);
     session_of(c, sess, "presign");
+    for (unsigned i = 0; i < ns && !err && use_prep; i++) { /* ahead of time: not in the presign rows */
+        probe p;
+        probe_start(&p);
+        err = kg_mpc_cggmp_presign_prep_new(&pp[i], &c->share[i], c->aux[i], signers, ns);
+        probe_stop(&p, &c->prep);
+    }
     for (unsigned i = 0; i < ns && !err; i++) {
         probe p;
         probe_start(&p);
-        err = kg_mpc_cggmp_presign_new(&st[i], &c->share[i], c->aux[i], signers, ns, sess, sizeof(sess));
+        err = use_prep ? kg_mpc_cggmp_presign_new_prep(&st[i], &c->share[i], c->aux[i], signers, ns, sess,
+                                                       sizeof(sess), pp[i])
+                       : kg_mpc_cggmp_presign_new(&st[i], &c->share[i], c->aux[i], signers, ns, sess, sizeof(sess));
         if (!err) err = kg_mpc_cggmp_presign_round1(st[i], &out[i].m, &out[i].n);
         probe_stop(&p, &c->ps[0]);
         party_total[i] += (now_s() - p.t0) * 1e3;
@@ -364,6 +379,7 @@ static int run_presign_sign(config *c)
     lists_free(next, ns);
     for (unsigned i = 0; i < ns; i++) {
         kg_mpc_cggmp_presign_free(st[i]);
+        kg_mpc_cggmp_presign_prep_free(pp[i]);
         if (!err) stat_add(&c->presign_total, party_total[i]);
     }
     session_of(c, digest, "message");
@@ -413,6 +429,7 @@ static int run_config(config *c, unsigned iters, bool aux)
             for (int b = 0; b < KG_MPC_BN_COUNT_SLOTS; b++)
                 for (int k = 0; k < 2; k++) all.exps[b][k] += c->ps[r].exps[b][k];
         row(c->name, "presign (1 party)", &all);
+        if (use_prep) row(c->name, "prep (ahead)", &c->prep);
         row(c->name, "sign share", &c->sign);
         row(c->name, "combine", &c->combine);
     }
@@ -434,6 +451,10 @@ static int parse_args(opts *o, int argc, char **argv)
         char *end = NULL;
         if (strcmp(a, "--no-aux") == 0) {
             o->aux = false;
+            continue;
+        }
+        if (strcmp(a, "--prep") == 0) {
+            use_prep = true;
             continue;
         }
         if (!v) return -1;
@@ -462,7 +483,7 @@ int main(int argc, char **argv)
     opts o = {3, 2, true, true, true, true, true};
     if (parse_args(&o, argc, argv) != 0) {
         fprintf(stderr, "usage: bench_cggmp_bench [--iters N] [--primes N] [--bits 2048|3072|all] "
-                        "[--sizes 23|35|all] [--no-aux]\n");
+                        "[--sizes 23|35|all] [--no-aux] [--prep]\n");
         return 2;
     }
     if (kg_crypto_init() != KG_OK) return die("crypto init", KG_ERR_CRYPTO);
@@ -471,8 +492,8 @@ int main(int argc, char **argv)
     counting = kg_mpc_bn_count_get(probe_counts);
     printf("exponentiation counts: %s\n", counting ? "on (KG_CGGMP_COUNT)" : "off");
     if (o.primes && bench_primes(o.primes)) return 1;
-    printf("\nper party, milliseconds (secp256k1; %u presign/sign iterations; aux %s):\n", o.iters,
-           o.aux ? "run once" : "from the dealer");
+    printf("\nper party, milliseconds (secp256k1; %u presign/sign iterations; aux %s; precomputation %s):\n",
+           o.iters, o.aux ? "run once" : "from the dealer", use_prep ? "on" : "off");
     printf("| config         | step               |  mean ms   |  min ms   |  max ms   | runs | exps bits:pub/ct\n");
     static const unsigned sizes[][2] = {{2, 3}, {3, 5}};
     static const unsigned bits[] = {2048, 3072};

@@ -4,8 +4,17 @@
  * (coord_cggmp*.c; docs/mpc.md).
  *
  *   bench_cggmp_net_bench [--kashguard PATH] [--source DIR] [--runs N]
+ *                         [--bits 2048|3072] [--prep 0|1] [--idle-ms MS] [--sets 23|35|all]
  *       defaults: the kashguard binary next to this one, the source tree
- *       this file was built from (for the prime fixture), 10 runs per row
+ *       this file was built from (for the prime fixture), 10 runs per row,
+ *       2048-bit moduli, the nodes' presign precomputation on (node_cggmp_
+ *       prep.c; --prep 0 starts them with KG_CGGMP_PREP=0), no idle time,
+ *       both sets. --bits 3072 takes the primes from safe_primes_1536.txt.
+ *       --idle-ms: the nodes' idle time before each timed presign and
+ *       sign-full run (their background worker refills precomputations
+ *       after each CONFIRM), and one untimed sign-full before those rows
+ *       (a restarted node has none); the same with --prep 0 for a fair
+ *       comparison.
  *
  * It makes a private CA in a temporary directory, enrols five nodes whose
  * safe-prime pools are pre-filled from tests/mpc/fixtures/
@@ -31,6 +40,11 @@
  * (for a late CGGMP_ABORT) until it expires and refuses new ones past
  * KG_MPC_ND_MAX_CGGMP_SESSIONS (src/mpc/node_int.h). Stored presignatures
  * survive the restart (the sign-online row uses them).
+ *
+ * The presign and sign-full rows have a "cpu" twin: the CPU milliseconds
+ * all node processes used during the timed run (utime + stime from
+ * /proc/PID/stat, 10 ms ticks; a busy shared machine stretches the wall
+ * time, not this).
  *
  * Every signature is verified by the coordinator (kg_mpc_cggmp_sign_
  * combine) and again here with libsecp256k1. It prints the machine line
@@ -64,6 +78,8 @@ extern char **environ;
 #define PAD 4 /* shared lines at the start of every pool file, never taken */
 
 typedef struct {
+    unsigned bits;   /* Paillier modulus bits: 2048 or 3072 */
+    unsigned idle_ms;
     char kg[4096];
     char src[4096];
     char dir[256];
@@ -71,6 +87,7 @@ typedef struct {
     kg_mpc_coordinator *co;
     secp256k1_context *ctx;
     double v[MAX_RUNS];
+    double cpu[MAX_RUNS]; /* the nodes' CPU time (all threads) during each timed run */
 } bench;
 
 static double now_ms(void)
@@ -106,6 +123,29 @@ static void print_row(const char *set, const char *op, double *v, size_t n)
     printf("| %-17s | %-6s | %-11s | %10.1f | %10.1f | %4zu |\n", "cggmp21-secp256k1", set, op,
            quantile(v, n, 0.5), quantile(v, n, 0.9), n);
     fflush(stdout);
+}
+
+/* CPU milliseconds used so far by every running node (Linux /proc). */
+static double nodes_cpu_ms(const bench *b)
+{
+    double ms = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    for (int id = 1; id <= N_NODES; id++) {
+        char path[64], buf[1024];
+        if (b->pid[id] <= 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)b->pid[id]);
+        FILE *f = fopen(path, "r");
+        size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')'); /* after the command name: state, then fields 4.. */
+        unsigned long ut = 0, st = 0;
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2 && hz > 0)
+            ms += (double)(ut + st) * 1e3 / (double)hz;
+    }
+    return ms;
 }
 
 /* -------------------------------------------------------------- processes */
@@ -193,7 +233,7 @@ static int node_start(bench *b, int id)
 static int fill_pool(bench *b, int id, int from, int count)
 {
     char in[4200], out[512], line[1024];
-    snprintf(in, sizeof(in), "%s/tests/mpc/fixtures/safe_primes_1024.txt", b->src);
+    snprintf(in, sizeof(in), "%s/tests/mpc/fixtures/safe_primes_%u.txt", b->src, b->bits / 2);
     snprintf(out, sizeof(out), "%s/node%d/cggmp-primes.txt", b->dir, id);
     FILE *g = fopen(out, "w");
     int n = 0;
@@ -254,7 +294,7 @@ static int setup(bench *b)
     char ca[512], nd[512];
     /* primes per node: an aux and a refresh for each key it holds */
     static const int primes[N_NODES + 1] = {0, 8, 8, 8, 4, 4};
-    setenv("KG_MPC_PAILLIER_BITS", "2048", 1);
+    setenv("KG_MPC_PAILLIER_BITS", b->bits == 3072 ? "3072" : "2048", 1);
     signal(SIGPIPE, SIG_IGN);
     b->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     snprintf(b->dir, sizeof(b->dir), "/tmp/kg-cggmp-bench-XXXXXX");
@@ -299,6 +339,22 @@ static kg_err sign_one(bench *b, const kg_mpc_key *k, uint64_t i, double *ms)
     return err;
 }
 
+/* The nodes' idle time before a timed run (their precomputation worker
+ * refills meanwhile). */
+static void idle(const bench *b)
+{
+    if (b->idle_ms)
+        nanosleep(&(struct timespec){b->idle_ms / 1000, (long)(b->idle_ms % 1000) * 1000000L}, NULL);
+}
+
+/* With idle time: one untimed presign + sign after a restart, so the
+ * nodes' workers know the signing set before the timed runs. */
+static kg_err warm_up(bench *b, const kg_mpc_key *k, uint64_t i)
+{
+    double ms = 0;
+    return b->idle_ms ? sign_one(b, k, i, &ms) : KG_OK;
+}
+
 static int rows(bench *b, unsigned t, unsigned n, size_t runs)
 {
     uint16_t ids[N_NODES] = {1, 2, 3, 4, 5};
@@ -320,14 +376,20 @@ static int rows(bench *b, unsigned t, unsigned n, size_t runs)
     print_row(set, "refresh", b->v, 1);
     if (restart_all(b) != 0)
         return 1;
+    if ((err = warm_up(b, &k, 500)) != KG_OK)
+        return fail("warm-up", err);
     for (size_t i = 0; i < runs && err == KG_OK; i++) {
+        idle(b);
+        double c0 = nodes_cpu_ms(b);
         t0 = now_ms();
         err = kg_mpc_coordinator_cggmp_presign(b->co, &k, 1, &made);
         b->v[i] = now_ms() - t0;
+        b->cpu[i] = nodes_cpu_ms(b) - c0;
     }
     if (err != KG_OK)
         return fail("presign", err);
     print_row(set, "presign", b->v, runs);
+    print_row(set, "presign cpu", b->cpu, runs);
     for (size_t i = 0; i < runs && err == KG_OK; i++) /* uses the presignatures just made */
         err = sign_one(b, &k, i, &b->v[i]);
     if (err != KG_OK)
@@ -335,11 +397,18 @@ static int rows(bench *b, unsigned t, unsigned n, size_t runs)
     print_row(set, "sign-online", b->v, runs);
     if (restart_all(b) != 0)
         return 1;
-    for (size_t i = 0; i < runs && err == KG_OK; i++) /* none left: presign + sign each */
+    if ((err = warm_up(b, &k, 501)) != KG_OK)
+        return fail("warm-up", err);
+    for (size_t i = 0; i < runs && err == KG_OK; i++) { /* none left: presign + sign each */
+        idle(b);
+        double c0 = nodes_cpu_ms(b);
         err = sign_one(b, &k, 1000 + i, &b->v[i]);
+        b->cpu[i] = nodes_cpu_ms(b) - c0;
+    }
     if (err != KG_OK)
         return fail("sign-full", err);
     print_row(set, "sign-full", b->v, runs);
+    print_row(set, "sign-full cpu", b->cpu, runs);
     return 0;
 }
 
@@ -347,6 +416,8 @@ int main(int argc, char **argv)
 {
     static bench b;
     size_t runs = 10;
+    const char *sets = "all";
+    b.bits = 2048;
     char self[4096];
     snprintf(self, sizeof(self), "%s", argv[0]);
     snprintf(b.kg, sizeof(b.kg), "%s/kashguard", dirname(self));
@@ -360,6 +431,18 @@ int main(int argc, char **argv)
             snprintf(b.src, sizeof(b.src), "%s", argv[i + 1]);
         else if (strcmp(argv[i], "--runs") == 0)
             runs = (size_t)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--bits") == 0)
+            b.bits = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--prep") == 0 && strcmp(argv[i + 1], "0") == 0)
+            setenv("KG_CGGMP_PREP", "0", 1); /* inherited by the node processes */
+        else if (strcmp(argv[i], "--idle-ms") == 0)
+            b.idle_ms = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--sets") == 0)
+            sets = argv[i + 1];
+    }
+    if (b.bits != 2048 && b.bits != 3072) {
+        fprintf(stderr, "bench_cggmp_net_bench: --bits is 2048 or 3072\n");
+        return 2;
     }
     if (runs < 1 || runs > MAX_RUNS) {
         fprintf(stderr, "usage: bench_cggmp_net_bench [--kashguard PATH] [--source DIR] [--runs 1..%d]\n", MAX_RUNS);
@@ -370,12 +453,14 @@ int main(int argc, char **argv)
     bench_print_machine();
     printf("| scheme            | set    | operation   | median ms  | p90 ms     | runs |\n");
     printf("|-------------------|--------|-------------|------------|------------|------|\n");
+    printf("(Paillier moduli %u bits, precomputation %s, idle %u ms before each timed presign / sign-full)\n", b.bits,
+           getenv("KG_CGGMP_PREP") != NULL && strcmp(getenv("KG_CGGMP_PREP"), "0") == 0 ? "off" : "on", b.idle_ms);
     int rc = setup(&b);
-    if (rc == 0)
+    if (rc == 0 && strcmp(sets, "35") != 0)
         rc = rows(&b, 2, 3, runs);
-    if (rc == 0)
+    if (rc == 0 && strcmp(sets, "all") == 0)
         rc = restart_all(&b);
-    if (rc == 0)
+    if (rc == 0 && strcmp(sets, "23") != 0)
         rc = rows(&b, 3, 5, runs);
     teardown(&b);
     return rc;

@@ -284,6 +284,17 @@ extern const kg_cli_opt kg_opts_wallet_create[], kg_opts_wallet_restore[], kg_op
 #define KG_WALLET_OPT_PATH {"path", KG_OPT_STR, "<m/...>", false, \
     "Full derivation path instead of --index, e.g. \"m/44'/60'/1'/0/0\"."}
 #define KG_WALLET_OPT_END {NULL, 0, NULL, false, NULL}
+/* Commands that can sign with an MPC key (cmd_wallet_mpc.c): --name is then
+ * optional (kg_cli_wallet_open asks for it unless --mpc-key is given). */
+#define KG_WALLET_OPT_NAME_OR_MPC {"name", KG_OPT_STR, "<wallet>", false, \
+    "Name of the wallet (required unless --mpc-key is given)."}
+#define KG_WALLET_OPT_MPC \
+    {"mpc-key", KG_OPT_STR, "<key-id>", false, \
+     "Sign with this threshold ECDSA MPC key (cggmp21-secp256k1) instead of a wallet file; its account of " \
+     "--index N is m/0/N and --path must be non-hardened."}, \
+    {"ca-dir", KG_OPT_STR, "<dir>", false, \
+     "With --mpc-key: coordinate the key's MPC nodes from this `mpc ca-init` directory. Without it the " \
+     "KashGuard server (--addr or KASHGUARD_ADDR, KASHGUARD_TOKEN) coordinates."}
 
 typedef enum { KG_CLI_CHAIN_BTC, KG_CLI_CHAIN_ETH, KG_CLI_CHAIN_COSMOS, KG_CLI_CHAIN_SOLANA } kg_cli_chain;
 
@@ -321,5 +332,17 @@ int kg_cmd_wallet_send_btc(kg_cli *cli);
 bool kg_cli_wallet_is_other(const kg_cli *cli);
 int kg_cmd_wallet_balance_other(kg_cli *cli);
 int kg_cmd_wallet_send_other(kg_cli *cli);
+/** cmd_wallet_mpc.c: `wallet ... --mpc-key KEY [--ca-dir DIR]`. is_mpc: the
+ *  option is given. mpc_open: a placeholder wallet (no secrets; the key id
+ *  as its name). mpc_signer: the MPC key's signer (standalone coordinator
+ *  with --ca-dir, else the server). mpc_ref: m/0/--index or a non-hardened
+ *  --path (hardened levels, solana and btc p2tr refused). sign_error: a
+ *  signing failure's exit code (MPC node/server failures exit 2). All print
+ *  their errors. */
+bool kg_cli_wallet_is_mpc(const kg_cli *cli);
+int kg_cli_wallet_mpc_open(kg_cli *cli, kg_wallet_unlocked **w);
+int kg_cli_wallet_mpc_signer(kg_cli *cli, kg_signer **s);
+int kg_cli_wallet_mpc_ref(kg_cli *cli, kg_key_ref *ref, kg_cli_chain chain, uint32_t purpose);
+int kg_cli_wallet_sign_error(kg_cli *cli, kg_err e);
 
 #endif

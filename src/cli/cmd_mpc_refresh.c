@@ -128,8 +128,8 @@ static int run_local(kg_cli *cli, int op, unsigned t, const uint16_t *ids, size_
     }
     if (op == OP_REFRESH && k->ecdsa) err = kg_mpc_coordinator_cggmp_refresh(co, k); /* CGGMP21 */
     else if (op == OP_RESHARE && k->ecdsa) err = kg_mpc_coordinator_cggmp_reshare(co, k, t, ids, n);
-    else if (k->ecdsa) err = kg_err_set(KG_ERR_BAD_INPUT, "MPC key %s is %s: only refresh and reshare are available "
-                                        "for threshold ECDSA keys yet", k->key_id, kg_mpc_key_scheme(k));
+    else if (op == OP_REPAIR && k->ecdsa) err = kg_mpc_coordinator_cggmp_repair(co, k, node);
+    else if (k->ecdsa) err = kg_mpc_coordinator_cggmp_resync(co, k);
     else if (op == OP_REFRESH) err = kg_mpc_coordinator_refresh(co, k);
     else if (op == OP_RESHARE) err = kg_mpc_coordinator_reshare(co, k, t, ids, n);
     else if (op == OP_REPAIR) err = kg_mpc_coordinator_repair(co, k, node);

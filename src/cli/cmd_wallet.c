@@ -15,7 +15,9 @@
  * Keys: an HD wallet signs through kg_wallet_signer_local (BIP32/SLIP-10 at
  * the path of the key reference). A single-key wallet (import-keystore)
  * signs through the small signer below, which holds the one secp256k1 key
- * in guarded memory and refuses any path.
+ * in guarded memory and refuses any path. With --mpc-key (address, balance,
+ * send, sign-*) no wallet file is opened: a threshold ECDSA key of MPC nodes
+ * signs (cmd_wallet_mpc.c).
  *
  * Output: the essential value alone on stdout (mnemonic, name, address);
  * --json prints an object instead. Exit 1 for local errors (bad input,
@@ -53,7 +55,7 @@ const kg_cli_opt kg_opts_wallet_restore[] = {
 };
 const kg_cli_opt kg_opts_wallet_list[] = {KG_WALLET_OPT_DIR, KG_WALLET_OPT_JSON, KG_WALLET_OPT_END};
 const kg_cli_opt kg_opts_wallet_address[] = {
-    KG_WALLET_OPT_NAME,
+    KG_WALLET_OPT_NAME_OR_MPC, KG_WALLET_OPT_MPC,
     {"chain", KG_OPT_STR, "<chain>", true, "btc, eth (also evm or an EVM chain id), cosmos or solana."},
     KG_WALLET_OPT_INDEX, KG_WALLET_OPT_PATH,
     {"type", KG_OPT_STR, "<type>", false,
@@ -182,6 +184,9 @@ int kg_cli_wallet_open(kg_cli *cli, kg_wallet_unlocked **w)
     kg_err e;
     int rc;
     *w = NULL;
+    if (kg_cli_wallet_is_mpc(cli)) return kg_cli_wallet_mpc_open(cli, w); /* cmd_wallet_mpc.c */
+    if (!name) return kg_cli_usage_error(cli, "missing required option --name <wallet> (or --mpc-key <key-id> to "
+                                         "sign with an MPC key)");
     if ((e = kg_wallet_name_check(name)) != KG_OK) return kg_cli_local_error(cli, e);
     if ((rc = kg_cli_wallet_passphrase(cli, pass, sizeof pass, false)) != KG_CLI_OK) return rc;
     e = kg_wallet_file_open(w, kg_cli_str(cli, "wallet-dir"), name, pass);
@@ -233,6 +238,7 @@ int kg_cli_wallet_signer(kg_cli *cli, kg_signer **s, const kg_wallet_unlocked *w
 {
     kg_err e;
     *s = NULL;
+    if (kg_cli_wallet_is_mpc(cli)) return kg_cli_wallet_mpc_signer(cli, s);
     if (w->kind != KG_WALLET_KIND_KEY) {
         e = kg_wallet_signer_local(s, w->seed);
         return e == KG_OK ? KG_CLI_OK : kg_cli_local_error(cli, e);
@@ -253,6 +259,7 @@ int kg_cli_wallet_ref(kg_cli *cli, kg_key_ref *ref, const kg_wallet_unlocked *w,
     unsigned long index = 0;
     kg_err e = KG_OK;
     memset(ref, 0, sizeof *ref);
+    if (kg_cli_wallet_is_mpc(cli)) return kg_cli_wallet_mpc_ref(cli, ref, chain, purpose);
     if (path && kg_cli_str(cli, "index"))
         return kg_cli_usage_error(cli, "give --index or --path, not both");
     if (kg_cli_uint(cli, &index, "index", 0, 0, KG_HARDENED - 1)) return KG_CLI_LOCAL;

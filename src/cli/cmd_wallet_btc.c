@@ -15,7 +15,9 @@
  *
  * `wallet balance|send --chain btc` (second half of the file) scan the
  * wallet's addresses and broadcast through an Esplora REST API given by
- * --rpc: KashGuard runs no Bitcoin node. */
+ * --rpc: KashGuard runs no Bitcoin node. With --mpc-key (cmd_wallet_mpc.c)
+ * the addresses are the MPC key's non-hardened m/0/N (receive) and m/1/N
+ * (change), ECDSA types only (no p2tr). */
 #include <stdlib.h>
 #include <string.h>
 #include "cli_int.h"
@@ -217,6 +219,7 @@ typedef struct {
     btc_addr *a;
     size_t n, cap;
     uint64_t confirmed, total;
+    bool mpc; /* --mpc-key: addresses are m/change/index of the MPC key (cmd_wallet_mpc.c) */
 } btc_wallet;
 
 static void btc_wallet_free(btc_wallet *bw)
@@ -264,6 +267,12 @@ static int types_of(kg_cli *cli, btc_wallet *bw)
 static void addr_ref(kg_key_ref *ref, const btc_wallet *bw, const btc_addr *a, bool taproot)
 {
     memset(ref, 0, sizeof *ref);
+    if (bw->mpc) { /* non-hardened only: the MPC key's own m/change/index */
+        ref->path[0] = a->change;
+        ref->path[1] = a->index;
+        ref->path_len = 2;
+        return;
+    }
     if (kg_wallet_bip44_path(ref->path, btc_types[a->type].purpose,
                              bw->net == KG_CHAIN_BTC_MAINNET ? KG_WALLET_COIN_BTC : KG_WALLET_COIN_TESTNET, 0,
                              a->change, a->index) == KG_OK)
@@ -335,6 +344,11 @@ static int btc_wallet_open(kg_cli *cli, btc_wallet *bw)
                                   "--path do not apply", GAP_LIMIT);
     if ((rc = network_of(cli, &bw->net)) != KG_CLI_OK) return rc;
     if ((rc = types_of(cli, bw)) != KG_CLI_OK) return rc;
+    bw->mpc = kg_cli_wallet_is_mpc(cli);
+    for (size_t k = 0; bw->mpc && k < bw->ntypes; k++)
+        if (btc_types[bw->types[k]].type == KG_CHAIN_BTC_P2TR)
+            return kg_cli_usage_error(cli, "MPC key %s is a threshold ECDSA key; p2tr needs BIP340 Schnorr: use "
+                                      "--type p2wpkh (the default)", kg_cli_str(cli, "mpc-key"));
     kg_err e = kg_chain_btc_esplora_new(&bw->api, url, 15000);
     if (e != KG_OK) return kg_cli_usage_error(cli, "--rpc: %s", kg_err_detail(e));
     if ((rc = kg_cli_wallet_open(cli, &bw->w)) != KG_CLI_OK) return rc;
@@ -499,7 +513,7 @@ static int build_sign(kg_cli *cli, const btc_wallet *bw, kg_chain_btc_tx *tx, co
     if (e == KG_OK) e = kg_chain_btc_tx_sign(tx, bw->s, ins, n);
     free(ins);
     free(refs);
-    return e == KG_OK ? KG_CLI_OK : kg_cli_local_error(cli, e);
+    return e == KG_OK ? KG_CLI_OK : kg_cli_wallet_sign_error(cli, e);
 }
 
 /* Serialize, POST /tx, check the node's txid is ours; txid gets it. */

@@ -17,7 +17,8 @@
  *   payload   ETH: to/value; --token: ERC-20 transfer(to, amount);
  *             --nft: ERC-721 safeTransferFrom(from, to, id).
  * It is signed with the wallet's key at m/44'/60'/0'/0/N (or the single
- * imported key) through the kg_signer seam, sent with
+ * imported key, or with --mpc-key an MPC key's child m/0/N: cmd_wallet_mpc.c)
+ * through the kg_signer seam, sent with
  * eth_sendRawTransaction, and `send` waits up to 60 s for the receipt.
  *
  * Exit codes: 1 for anything wrong locally (flags, amounts, addresses,
@@ -53,7 +54,7 @@
     {"nonce", KG_OPT_STR, "<n>", false, "Nonce. The default is the node's pending transaction count."}
 
 const kg_cli_opt kg_opts_wallet_send[] = {
-    KG_WALLET_OPT_NAME, ETH_TX_OPTS,
+    KG_WALLET_OPT_NAME_OR_MPC, KG_WALLET_OPT_MPC, ETH_TX_OPTS,
     {"no-wait", KG_OPT_BOOL, NULL, false, "Print the tx hash once the node accepted it; do not wait for the receipt."},
     {"type", KG_OPT_STR, "<types>", false,
      "btc: address types to scan: p2wpkh (default), p2tr, p2sh-p2wpkh, p2pkh, a comma list or all."},
@@ -71,7 +72,7 @@ const kg_cli_opt kg_opts_wallet_send[] = {
     KG_WALLET_OPT_DIR, KG_WALLET_OPT_JSON, KG_WALLET_OPT_END,
 };
 const kg_cli_opt kg_opts_wallet_sign_tx[] = {
-    KG_WALLET_OPT_NAME, ETH_TX_OPTS,
+    KG_WALLET_OPT_NAME_OR_MPC, KG_WALLET_OPT_MPC, ETH_TX_OPTS,
     {"denom", KG_OPT_STR, "<denom>", false, "cosmos: denomination of --amount, e.g. uatom."},
     {"account-number", KG_OPT_STR, "<n>", false, "cosmos: the sender's account number."},
     {"sequence", KG_OPT_STR, "<n>", false, "cosmos: the sender's sequence."},
@@ -85,7 +86,7 @@ const kg_cli_opt kg_opts_wallet_sign_tx[] = {
     KG_WALLET_OPT_DIR, KG_WALLET_OPT_JSON, KG_WALLET_OPT_END,
 };
 const kg_cli_opt kg_opts_wallet_balance[] = {
-    KG_WALLET_OPT_NAME,
+    KG_WALLET_OPT_NAME_OR_MPC, KG_WALLET_OPT_MPC,
     {"chain", KG_OPT_STR, "<chain>", true, "eth (also evm or an EVM chain id), btc, cosmos or solana."},
     {"rpc", KG_OPT_STR, "<url>", true,
      "The node: eth/solana JSON-RPC URL, btc Esplora API base URL, cosmos LCD REST URL."},
@@ -99,13 +100,13 @@ const kg_cli_opt kg_opts_wallet_balance[] = {
     KG_WALLET_OPT_DIR, KG_WALLET_OPT_JSON, KG_WALLET_OPT_END,
 };
 const kg_cli_opt kg_opts_wallet_sign_message[] = {
-    KG_WALLET_OPT_NAME,
+    KG_WALLET_OPT_NAME_OR_MPC, KG_WALLET_OPT_MPC,
     {"chain", KG_OPT_STR, "<chain>", true, "eth (also evm or an EVM chain id)."},
     {"message", KG_OPT_STR, "<text|@file|->", true, "The message: text, @FILE for a file's bytes, - for stdin."},
     KG_WALLET_OPT_INDEX, KG_WALLET_OPT_PATH, KG_WALLET_OPT_DIR, KG_WALLET_OPT_JSON, KG_WALLET_OPT_END,
 };
 const kg_cli_opt kg_opts_wallet_sign_typed_data[] = {
-    KG_WALLET_OPT_NAME,
+    KG_WALLET_OPT_NAME_OR_MPC, KG_WALLET_OPT_MPC,
     {"chain", KG_OPT_STR, "<chain>", true, "eth (also evm or an EVM chain id)."},
     {"file", KG_OPT_STR, "<typed.json|->", true,
      "EIP-712 typed data as eth_signTypedData_v4 JSON: {types, primaryType, domain, message}."},
@@ -357,7 +358,7 @@ static int tx_build_sign(kg_cli *cli, eth_ctx *c, kg_chain_eth_tx *tx, uint8_t *
     if ((rc = tx_fees(cli, c, tx)) != KG_CLI_OK) return rc;
     if ((rc = tx_nonce_gas(cli, c, tx)) != KG_CLI_OK) return rc;
     kg_err e = kg_chain_eth_tx_sign(c->s, tx, &c->ref);
-    return e == KG_OK ? KG_CLI_OK : kg_cli_local_error(cli, e);
+    return e == KG_OK ? KG_CLI_OK : kg_cli_wallet_sign_error(cli, e);
 }
 
 /* The signed raw tx as 0x-hex (malloc'd) and its hash. */
@@ -547,7 +548,7 @@ int kg_cmd_wallet_sign_message(kg_cli *cli)
     if (e != KG_OK) return kg_cli_local_error(cli, e);
     if ((rc = ctx_open(cli, &c)) != KG_CLI_OK) goto out;
     if ((e = kg_chain_eth_personal_sign(c.s, sig, &c.ref, msg.data, msg.len)) != KG_OK) {
-        rc = kg_cli_local_error(cli, e);
+        rc = kg_cli_wallet_sign_error(cli, e);
         goto out;
     }
     kg_chain_eth_personal_hash(digest, msg.data, msg.len);
@@ -574,7 +575,7 @@ int kg_cmd_wallet_sign_typed_data(kg_cli *cli)
     if (e != KG_OK) { json_decref(typed); return kg_cli_usage_error(cli, "--file: %s", kg_err_detail(e)); }
     if ((rc = ctx_open(cli, &c)) != KG_CLI_OK) goto out;
     if ((e = kg_chain_eth_sign_digest(c.s, &sig, &c.ref, digest)) != KG_OK) {
-        rc = kg_cli_local_error(cli, e);
+        rc = kg_cli_wallet_sign_error(cli, e);
         goto out;
     }
     kg_chain_eth_sig_to_bytes(out, &sig);

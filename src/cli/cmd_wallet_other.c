@@ -22,6 +22,8 @@
  * for "confirmed" (60 s, unless --no-wait) and prints the signature, which
  * is the transaction id.
  *
+ * With --mpc-key the cosmos key is the MPC key's m/0/N (cmd_wallet_mpc.c).
+ *
  * Exit codes: 1 for what is wrong locally (flags, amounts, addresses, an
  * overdraft seen before signing), 2 when the node fails or refuses. */
 #include <errno.h>
@@ -202,7 +204,7 @@ static int cosmos_sign(kg_cli *cli, cosmos_send *q, kg_signer *s, uint8_t *out, 
 {
     q->tx.chain_id = q->chain_id;
     kg_err e = kg_chain_cosmos_tx_sign(out, COSMOS_TX_MAX, len, sig, NULL, 0, NULL, s, &q->ref, &q->tx);
-    return e == KG_OK ? KG_CLI_OK : kg_cli_usage_error(cli, "%s", kg_err_detail(e));
+    return e == KG_OK ? KG_CLI_OK : kg_cli_wallet_sign_error(cli, e);
 }
 
 int kg_cmd_wallet_sign_tx_cosmos(kg_cli *cli, kg_signer *s, const kg_wallet_unlocked *w)

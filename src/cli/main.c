@@ -227,7 +227,11 @@ static const kg_cli_cmd commands[] = {
      "  m/84'/0'/0'/0/N (p2wpkh; --type picks BIP44/49/84/86), eth m/44'/60'/0'/0/N\n"
      "  (EIP-55), cosmos m/44'/118'/0'/0/N (Bech32), solana m/44'/501'/N'/0' (Base58).\n\n"
      "  The first Ethereum address:" E "wallet address --name main --chain eth\n\n"
-     "  A Taproot address on regtest:" E "wallet address --name main --chain btc --type p2tr --network regtest",
+     "  A Taproot address on regtest:" E "wallet address --name main --chain btc --type p2tr --network regtest\n\n"
+     "  With --mpc-key KEY a threshold ECDSA MPC key (cggmp21-secp256k1) is used instead of a\n"
+     "  wallet file: --ca-dir DIR coordinates its mpc-nodes from this process, else the server\n"
+     "  does. Its account N is m/0/N (non-hardened paths only; no p2tr, no solana).\n\n"
+     "  The address of an MPC key:" E "wallet address --chain eth --mpc-key mpc-5e0b... --ca-dir ./mpc",
      kg_opts_wallet_address, 0, 0, true},
     {"wallet balance", kg_cmd_wallet_balance, "Print a wallet's balance on a chain", "",
      "  Ask the chain's node for the wallet's balance in base units: eth wei (or token units\n"
@@ -247,7 +251,11 @@ static const kg_cli_cmd commands[] = {
      "  system transfer of --lamports. Exits 2 when the node refuses it or it reverts.\n\n"
      "  Send 0.5 ETH:" E "wallet send --name main --chain eth --rpc http://127.0.0.1:8545 --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --amount 0.5\n\n"
      "  Send 100 base units of a token:" E
-     "wallet send --name main --chain eth --rpc $RPC --to $TO --token $TOKEN --amount 100",
+     "wallet send --name main --chain eth --rpc $RPC --to $TO --token $TOKEN --amount 100\n\n"
+     "  With --mpc-key KEY (and --ca-dir DIR, else through the server) a t-of-n threshold ECDSA\n"
+     "  MPC key signs at m/0/--index; any t nodes that answer sign.\n\n"
+     "  Send from a 2-of-3 MPC key:" E
+     "wallet send --chain eth --mpc-key mpc-5e0b... --ca-dir ./mpc --rpc $RPC --to $TO --amount 0.5",
      kg_opts_wallet_send, 0, 0, true},
     {"wallet sign-tx", kg_cmd_wallet_sign_tx, "Sign a transaction offline (eth, cosmos, solana)", "",
      "  Sign a transaction without broadcasting it and print it: eth raw 0x-hex (flags as\n"
@@ -338,7 +346,9 @@ static const kg_cli_cmd commands[] = {
      "  /v1/mpc/keys/{id}/refresh) unless --ca-dir is given.\n\n"
      "  Refresh on the server:" E "mpc refresh --key mpc-3f9a...\n\n"
      "  A threshold ECDSA (cggmp21-*) key refreshes with every holder taking part: new\n"
-     "  Paillier keys and shares, same public key; its unused presignatures are dropped.\n\n"
+     "  Paillier keys and shares, same public key; its unused presignatures are dropped.\n"
+     "  With a holder down the refresh fails (naming it) and nothing changes; signing goes\n"
+     "  on with t live nodes, and `mpc repair` brings back a node that lost its data.\n\n"
      "  Standalone:" E "mpc refresh --ca-dir ./mpc --key mpc-3f9a...",
      kg_opts_mpc_refresh, 0, 0, false},
     {"mpc reshare", kg_cmd_mpc_reshare, "Move an MPC key to other nodes or another threshold", "",
@@ -356,6 +366,10 @@ static const kg_cli_cmd commands[] = {
      "  (it never leaves the helpers in clear): a node that was down during a refresh\n"
      "  (stale) catches up, a node that lost its data gets its share back. Asks the\n"
      "  server (POST /v1/mpc/keys/{id}/repair) unless --ca-dir is given.\n\n"
+     "  A threshold ECDSA (cggmp21-*) key is repaired by a reshare to the same nodes and\n"
+     "  threshold dealt by t up-to-date holders (node --node only receives; a share of an\n"
+     "  older epoch, or none, is replaced), then new Paillier keys for every holder: all\n"
+     "  holders must be up, the public key stays, the epoch goes up by one.\n\n"
      "  Repair node 3:" E "mpc repair --ca-dir ./mpc --key mpc-3f9a... --node 3",
      kg_opts_mpc_repair, 0, 0, false},
     {"mpc resync", kg_cmd_mpc_resync, "Rebuild an MPC key's record from its nodes", "",
@@ -368,6 +382,9 @@ static const kg_cli_cmd commands[] = {
      "  behind are marked stale. Nothing changes when the answers do not agree (the error\n"
      "  names each node's answer). Asks the server (POST /v1/mpc/keys/{id}/resync)\n"
      "  unless --ca-dir is given.\n\n"
+     "  For a threshold ECDSA (cggmp21-*) key each node reports its share's public data\n"
+     "  (threshold, holders, public shares): the newest epoch that t holders report alike,\n"
+     "  with the key's public key and chain code, becomes the record.\n\n"
      "  Standalone:" E "mpc resync --ca-dir ./mpc --key mpc-3f9a...",
      kg_opts_mpc_resync, 0, 0, false},
     {"mpc import", kg_cmd_mpc_import, "Split an existing private key into MPC nodes", "",

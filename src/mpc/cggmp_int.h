@@ -212,4 +212,42 @@ kg_err kg_mpc_cggmp_blame_sigma_read(kg_mpc_node_rd *r, kg_mpc_group_id g, kg_mp
 void kg_mpc_cggmp_blame_sigma_clear(kg_mpc_cggmp_blame_sigma *b);
 /* ------------------------------------------ end identifiable abort proofs */
 
+/* --- presign precomputation engineer (cggmp_presign_prep.c) --- */
+/** One MtA of round 2 made ahead: β <- ±2^ℓ', Dp = enc_j(β; s) (D =
+ *  K_j^x ⊕ Dp online), F = enc_me(β; r), and Πaff-g's first message. */
+typedef struct {
+    BIGNUM *beta, *s, *r, *Dp, *F; /* secret: beta, s, r */
+    kg_mpc_zk_affg_pre pf;
+} kg_mpc_cggmp_prep_mta;
+
+/** Everything of one presign run that depends on neither the peers'
+ *  messages nor the session (Fig. 7): k, γ, K = enc(k; ρ), G = enc(γ; ν),
+ *  and per peer position j (in the sorted signing set): Πenc's first
+ *  message (round 1), the MtA values for γ ([j][0]) and w ([j][1]) with
+ *  Πaff-g's first message, and Πlog*'s for (G, Γ) (lg, round 2) and
+ *  (K, Δ) (lk, round 3). bind = kg_mpc_cggmp_sid("presign-prep") over the
+ *  key's public data, the aux digest and the signing set. */
+struct kg_mpc_cggmp_presign_prep {
+    kg_mpc_group_id g;
+    uint16_t me;
+    size_t ns, mp;
+    uint16_t signers[KG_CGGMP_MAX_PARTIES];
+    uint8_t bind[64];
+    bool used; /* consumed by kg_mpc_cggmp_presign_new_prep */
+    kg_mpc_scalar k, gamma;               /* secret */
+    BIGNUM *kb, *gb, *rho, *nu, *K, *G;   /* kb, gb, rho, nu secret */
+    kg_mpc_zk_enc_pre enc[KG_CGGMP_MAX_PARTIES];
+    kg_mpc_cggmp_prep_mta mta[KG_CGGMP_MAX_PARTIES][2];
+    kg_mpc_zk_logstar_pre lg[KG_CGGMP_MAX_PARTIES], lk[KG_CGGMP_MAX_PARTIES];
+};
+/** KG_OK when prep is unused and was made for (share, aux, signers in any
+ *  order); else KG_ERR_BAD_INPUT with the reason. Changes nothing. */
+kg_err kg_mpc_cggmp_presign_prep_check(const kg_mpc_cggmp_presign_prep *prep, const kg_mpc_cggmp_share *share,
+                                       const kg_mpc_cggmp_aux *aux, const uint16_t *signers,
+                                       size_t n_signers) KG_WARN_UNUSED;
+/** Move prep's values into a new heap object (returned; NULL on no
+ *  memory, prep unchanged) and leave prep empty and marked used. */
+kg_mpc_cggmp_presign_prep *kg_mpc_cggmp_presign_prep_take(kg_mpc_cggmp_presign_prep *prep);
+/* --- end presign precomputation --- */
+
 #endif

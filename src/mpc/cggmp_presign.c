@@ -16,7 +16,11 @@
  * The proofs to different peers, and the checks of different peers'
  * proofs, are independent: each round runs them as tasks on a few threads
  * (kg_mpc_cggmp_par, cggmp_par.c), writes the messages afterwards in peer
- * order and names the culprit the sequential loop would. */
+ * order and names the culprit the sequential loop would.
+ * With a precomputation (kg_mpc_cggmp_presign_new_prep, cggmp_presign_prep.c)
+ * the rounds take k, γ, K, G, the MtA values and the proofs' first
+ * messages from it (each moved out once) and compute only what needs the
+ * peers' messages: the same values, made earlier. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +47,7 @@ struct kg_mpc_cggmp_presign {
     BIGNUM *K[MAXP], *G[MAXP];
     BIGNUM **D, **F, **Dh, **Fh; /* ns*ns */
     BIGNUM *beta[MAXP], *s[MAXP], *r[MAXP], *bh[MAXP], *sh[MAXP], *rh[MAXP]; /* secret, by receiver */
+    kg_mpc_cggmp_presign_prep *pp; /* NULL, or the precomputation the rounds consume */
 };
 
 static kg_mpc_zk_ctx zctx(const kg_mpc_cggmp_presign *st, uint16_t prover)
@@ -120,6 +125,22 @@ kg_err kg_mpc_cggmp_presign_new(kg_mpc_cggmp_presign **out, const kg_mpc_cggmp_s
     return KG_OK;
 }
 
+kg_err kg_mpc_cggmp_presign_new_prep(kg_mpc_cggmp_presign **out, const kg_mpc_cggmp_share *share,
+                                     const kg_mpc_cggmp_aux *aux, const uint16_t *signers, size_t n_signers,
+                                     const uint8_t *session, size_t len, kg_mpc_cggmp_presign_prep *prep)
+{
+    *out = NULL;
+    kg_err err = kg_mpc_cggmp_presign_prep_check(prep, share, aux, signers, n_signers);
+    if (!err) err = kg_mpc_cggmp_presign_new(out, share, aux, signers, n_signers, session, len);
+    if (err) return err;
+    if (!((*out)->pp = kg_mpc_cggmp_presign_prep_take(prep))) {
+        kg_mpc_cggmp_presign_free(*out);
+        *out = NULL;
+        return kg_err_set(KG_ERR_NOMEM, "presign state");
+    }
+    return KG_OK;
+}
+
 void kg_mpc_cggmp_presign_free(kg_mpc_cggmp_presign *st)
 {
     if (!st) return;
@@ -131,6 +152,7 @@ void kg_mpc_cggmp_presign_free(kg_mpc_cggmp_presign *st)
     bns_free(st->bh, MAXP); bns_free(st->sh, MAXP); bns_free(st->rh, MAXP);
     kg_mpc_bn_free(st->kb); kg_mpc_bn_free(st->gb); kg_mpc_bn_free(st->wb);
     kg_mpc_bn_free(st->rho); kg_mpc_bn_free(st->nu);
+    kg_mpc_cggmp_presign_prep_free(st->pp);
     kg_wipe(st, sizeof *st);
     free(st);
 }
@@ -172,6 +194,19 @@ static kg_err enc_fresh(const kg_mpc_cggmp_presign *st, kg_mpc_scalar *x, BIGNUM
     return err;
 }
 
+/* k, γ, K, G from the precomputation (moved: single use). */
+static kg_err prep_nonces(const kg_mpc_cggmp_presign *st, kg_mpc_scalar *k, kg_mpc_scalar *gm, BIGNUM **kb,
+                          BIGNUM **gb, BIGNUM **K, BIGNUM **G, BIGNUM **rho, BIGNUM **nu)
+{
+    kg_mpc_cggmp_presign_prep *p = st->pp;
+    if (!p->K) return kg_err_set(KG_ERR_BAD_INPUT, "presign round 1: precomputation already used");
+    *k = p->k, *gm = p->gamma, *kb = p->kb, *gb = p->gb, *K = p->K, *G = p->G, *rho = p->rho, *nu = p->nu;
+    p->kb = p->gb = p->K = p->G = p->rho = p->nu = NULL;
+    kg_wipe(&p->k, sizeof p->k);
+    kg_wipe(&p->gamma, sizeof p->gamma);
+    return KG_OK;
+}
+
 /* Round 1's Πenc to every peer j: one task each (kg_mpc_cggmp_par). */
 typedef struct {
     const kg_mpc_cggmp_presign *st;
@@ -185,6 +220,9 @@ static kg_err r1_prove(void *arg, size_t j)
     const kg_mpc_cggmp_presign *st = jb->st;
     if (j == st->mp) return KG_OK;
     kg_mpc_zk_ctx ctx = zctx(st, st->me);
+    if (st->pp)
+        return kg_mpc_zk_enc_prove_pre(&jb->pf[j], &st->pp->enc[j], &ctx, rp_of(st, j), &st->aux->sk.pk, jb->K, jb->k,
+                                       jb->rho);
     return kg_mpc_zk_enc_prove(&jb->pf[j], &ctx, rp_of(st, j), &st->aux->sk.pk, jb->K, jb->k, jb->rho);
 }
 
@@ -196,8 +234,12 @@ kg_err kg_mpc_cggmp_presign_round1(kg_mpc_cggmp_presign *st, kg_mpc_cggmp_msg **
     if (err) return err;
     kg_mpc_scalar k, gm;
     BIGNUM *kb = NULL, *gb = NULL, *K = NULL, *G = NULL, *rho = NULL, *nu = NULL;
-    err = enc_fresh(st, &k, &kb, &K, &rho);
-    if (!err) err = enc_fresh(st, &gm, &gb, &G, &nu);
+    if (st->pp) {
+        err = prep_nonces(st, &k, &gm, &kb, &gb, &K, &G, &rho, &nu);
+    } else {
+        err = enc_fresh(st, &k, &kb, &K, &rho);
+        if (!err) err = enc_fresh(st, &gm, &gb, &G, &nu);
+    }
     kg_mpc_node_wr w = {0};
     if (!err) {
         kg_mpc_bn_write(&w, K);
@@ -292,33 +334,54 @@ static void mta_free(mta *m)
     memset(m, 0, sizeof *m);
 }
 
-/* D = K_j^x ⊕ enc_j(β; s), F = enc_me(β; r), β <- ±2^ℓ', with Πaff-g for
- * (x, X) to j. */
-static kg_err mta_make(const kg_mpc_cggmp_presign *st, size_t j, const BIGNUM *x, const kg_mpc_point *X, mta *m,
-                       kg_mpc_node_wr *pp)
+/* β <- ±2^ℓ', its nonces, F = enc_me(β; r) and t = enc_j(β; s): fresh. */
+static kg_err mta_fresh(const kg_mpc_cggmp_presign *st, size_t j, mta *m, BIGNUM **t)
 {
     const kg_mpc_paillier_pk *pj = pk_of(st, j);
     const kg_mpc_paillier_sk *sk = &st->aux->sk;
-    BIGNUM *t = BN_new();
-    if (!t || !(m->beta = kg_mpc_bn_secret_new()) || !(m->s = kg_mpc_bn_secret_new()) ||
-        !(m->r = kg_mpc_bn_secret_new()) || !(m->D = BN_new()) || !(m->F = BN_new())) {
-        BN_free(t);
+    if (!(*t = BN_new()) || !(m->beta = kg_mpc_bn_secret_new()) || !(m->s = kg_mpc_bn_secret_new()) ||
+        !(m->r = kg_mpc_bn_secret_new()) || !(m->F = BN_new()))
         return kg_err_set(KG_ERR_NOMEM, "presign round 2");
-    }
     kg_err err = kg_mpc_bn_rand_pm(m->beta, KG_CGGMP_ELL_PRIME, NULL);
     if (!err) err = kg_mpc_bn_rand_unit(m->s, pj->n);
     if (!err) err = kg_mpc_bn_rand_unit(m->r, sk->pk.n);
+    if (!err) err = kg_mpc_paillier_enc_with(pj, *t, m->beta, m->s);
+    if (!err) err = kg_mpc_paillier_enc_sk(sk, m->F, m->beta, m->r);
+    return err;
+}
+
+/* The same values from the precomputation (moved: single use). */
+static kg_err mta_take(const kg_mpc_cggmp_presign *st, size_t j, size_t kind, mta *m, BIGNUM **t)
+{
+    kg_mpc_cggmp_prep_mta *p = &st->pp->mta[j][kind];
+    if (!p->beta) return kg_err_set(KG_ERR_BAD_INPUT, "presign round 2: precomputation already used");
+    m->beta = p->beta, m->s = p->s, m->r = p->r, m->F = p->F, *t = p->Dp;
+    p->beta = p->s = p->r = p->F = p->Dp = NULL;
+    return KG_OK;
+}
+
+/* D = K_j^x ⊕ enc_j(β; s), F = enc_me(β; r), β <- ±2^ℓ', with Πaff-g for
+ * (x, X) to j; kind 0: x = γ, 1: x = w (the precomputation's slot). */
+static kg_err mta_make(const kg_mpc_cggmp_presign *st, size_t j, size_t kind, const BIGNUM *x, const kg_mpc_point *X,
+                       mta *m, kg_mpc_node_wr *pp)
+{
+    const kg_mpc_paillier_pk *pj = pk_of(st, j);
+    const kg_mpc_paillier_sk *sk = &st->aux->sk;
+    BIGNUM *t = NULL;
+    kg_err err = st->pp ? mta_take(st, j, kind, m, &t) : mta_fresh(st, j, m, &t);
+    if (!err && !(m->D = BN_new())) err = kg_err_set(KG_ERR_NOMEM, "presign round 2");
     if (!err) err = kg_mpc_paillier_mul(pj, m->D, st->K[j], x, true);
-    if (!err) err = kg_mpc_paillier_enc_with(pj, t, m->beta, m->s);
     if (!err) err = kg_mpc_paillier_add(pj, m->D, m->D, t);
 #if KG_MPC_EVIL /* test build only: D made with γ + 1, Πaff-g below for γ */
     if (!err && x == st->gb && kg_mpc_evil_is("cg-bad-mta")) kg_mpc_evil_cg_mta(pj, m->D, st->K[j]);
 #endif
-    if (!err) err = kg_mpc_paillier_enc_sk(sk, m->F, m->beta, m->r);
-    BN_free(t);
+    kg_mpc_bn_free(t);
     kg_mpc_zk_affg pf = {0};
     kg_mpc_zk_ctx ctx = zctx(st, st->me);
-    if (!err)
+    if (!err && st->pp)
+        err = kg_mpc_zk_affg_prove_pre(&pf, &st->pp->mta[j][kind].pf, &ctx, rp_of(st, j), pj, &sk->pk, st->K[j], m->D,
+                                       m->F, X, x, m->beta, m->s, m->r);
+    else if (!err)
         err = kg_mpc_zk_affg_prove(&pf, &ctx, rp_of(st, j), pj, &sk->pk, st->K[j], m->D, m->F, X, x, m->beta,
                                    m->s, m->r);
     if (!err) kg_mpc_zk_affg_write(pp, st->g, &pf);
@@ -343,12 +406,14 @@ static kg_err r2_prove(void *arg, size_t i)
     size_t j = i / 3, kind = i % 3;
     if (j == st->mp) return KG_OK;
     kg_mpc_node_wr *w = &jb->wr[j][kind];
-    if (kind == 0) return mta_make(st, j, st->gb, jb->Gam, &jb->m[j], w);
-    if (kind == 1) return mta_make(st, j, st->wb, &st->W[st->mp], &jb->mh[j], w);
+    if (kind == 0) return mta_make(st, j, 0, st->gb, jb->Gam, &jb->m[j], w);
+    if (kind == 1) return mta_make(st, j, 1, st->wb, &st->W[st->mp], &jb->mh[j], w);
     kg_mpc_zk_logstar pf = {0};
     kg_mpc_zk_ctx ctx = zctx(st, st->me);
-    kg_err err = kg_mpc_zk_logstar_prove(&pf, &ctx, rp_of(st, j), &st->aux->sk.pk, st->G[st->mp], jb->Gam, NULL,
-                                         st->gb, st->nu);
+    kg_err err = st->pp ? kg_mpc_zk_logstar_prove_pre(&pf, &st->pp->lg[j], &ctx, rp_of(st, j), &st->aux->sk.pk,
+                                                      st->G[st->mp], jb->Gam, NULL, st->gb, st->nu)
+                        : kg_mpc_zk_logstar_prove(&pf, &ctx, rp_of(st, j), &st->aux->sk.pk, st->G[st->mp], jb->Gam,
+                                                  NULL, st->gb, st->nu);
     if (!err) kg_mpc_zk_logstar_write(w, st->g, &pf);
     kg_mpc_zk_logstar_clear(&pf);
     return err;
@@ -567,6 +632,9 @@ static kg_err r3_make_task(void *arg, size_t i)
     if (i < 2 * ns && i % 2 == 0) return mta_share(st, &jb->share[j][0], jb->D[x], st->beta[j]);
     if (i < 2 * ns) return mta_share(st, &jb->share[j][1], jb->Dh[x], st->bh[j]);
     kg_mpc_zk_ctx ctx = zctx(st, st->me);
+    if (st->pp)
+        return kg_mpc_zk_logstar_prove_pre(&jb->pf[j], &st->pp->lk[j], &ctx, rp_of(st, j), &st->aux->sk.pk,
+                                           st->K[st->mp], jb->Delta, jb->Gs, st->kb, st->rho);
     return kg_mpc_zk_logstar_prove(&jb->pf[j], &ctx, rp_of(st, j), &st->aux->sk.pk, st->K[st->mp], jb->Delta,
                                    jb->Gs, st->kb, st->rho);
 }

@@ -438,4 +438,62 @@ void kg_mpc_zk_fac_write(kg_mpc_node_wr *w, const kg_mpc_zk_fac *pf);
 kg_err kg_mpc_zk_fac_read(kg_mpc_node_rd *r, kg_mpc_zk_fac *pf) KG_WARN_UNUSED;
 void kg_mpc_zk_fac_clear(kg_mpc_zk_fac *pf);
 
+/* --- presign precomputation engineer: provers split in two (the same math) ---
+ * The first message of Πenc, Πaff-g and Πlog* depends only on the witness,
+ * the keys and the verifier's ring-Pedersen parameters, not on the session
+ * or the other parties' messages (except Πaff-g's C^α and Πlog*'s α·B),
+ * so it can be made ahead (kg_mpc_cggmp_presign_prep). _precommit samples
+ * the masks and computes that part; _prove_pre takes the rest of the
+ * statement, finishes the first message, draws the challenge and answers.
+ * The plain _prove is _precommit then _prove_pre: one code path, identical
+ * proofs. A _pre is SINGLE USE: _prove_pre always wipes and frees it
+ * (success or not), and refuses an empty one, so masks are never answered
+ * twice. The witness given to _prove_pre must be the one given to
+ * _precommit; the moduli are checked (a _pre made for other parameters is
+ * refused with KG_ERR_BAD_INPUT). _pre_clear wipes an unused one. */
+typedef struct {
+    BIGNUM *alpha, *mu, *r, *gamma; /* secret masks */
+    BIGNUM *S, *A, *C;              /* the first message */
+    BIGNUM *nh, *n0;                /* the moduli it was made for */
+} kg_mpc_zk_enc_pre;
+kg_err kg_mpc_zk_enc_precommit(kg_mpc_zk_enc_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
+                               const BIGNUM *k) KG_WARN_UNUSED;
+kg_err kg_mpc_zk_enc_prove_pre(kg_mpc_zk_enc *pf, kg_mpc_zk_enc_pre *pre, const kg_mpc_zk_ctx *ctx,
+                               const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0, const BIGNUM *K,
+                               const BIGNUM *k, const BIGNUM *rho) KG_WARN_UNUSED;
+void kg_mpc_zk_enc_pre_clear(kg_mpc_zk_enc_pre *pre);
+
+#define KG_MPC_ZK_AFFG_MASKS 8
+/** A0 = (1+N0)^β·r^N0 mod N0^2: _prove_pre makes A = C^α·A0 (C is the
+ *  peer's K_j, known only online). */
+typedef struct {
+    BIGNUM *mask[KG_MPC_ZK_AFFG_MASKS]; /* secret: α, β, r, ry, γ, m, δ, μ */
+    BIGNUM *A0, *By, *E, *F, *S, *T;
+    kg_mpc_point Bx;
+    BIGNUM *nh, *n0, *n1;
+} kg_mpc_zk_affg_pre;
+kg_err kg_mpc_zk_affg_precommit(kg_mpc_zk_affg_pre *pre, kg_mpc_group_id g, const kg_mpc_rped *aux,
+                                const kg_mpc_paillier_pk *n0, const kg_mpc_paillier_pk *n1, const BIGNUM *x,
+                                const BIGNUM *y) KG_WARN_UNUSED;
+kg_err kg_mpc_zk_affg_prove_pre(kg_mpc_zk_affg *pf, kg_mpc_zk_affg_pre *pre, const kg_mpc_zk_ctx *ctx,
+                                const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0, const kg_mpc_paillier_pk *n1,
+                                const BIGNUM *C, const BIGNUM *D, const BIGNUM *Y, const kg_mpc_point *X,
+                                const BIGNUM *x, const BIGNUM *y, const BIGNUM *rho, const BIGNUM *rho_y) KG_WARN_UNUSED;
+void kg_mpc_zk_affg_pre_clear(kg_mpc_zk_affg_pre *pre);
+
+/** Y = α·B is made by _prove_pre (B may be known only online: Γ). */
+typedef struct {
+    BIGNUM *alpha, *mu, *r, *gamma; /* secret masks */
+    BIGNUM *S, *A, *D;
+    BIGNUM *nh, *n0;
+} kg_mpc_zk_logstar_pre;
+kg_err kg_mpc_zk_logstar_precommit(kg_mpc_zk_logstar_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
+                                   const BIGNUM *x) KG_WARN_UNUSED;
+kg_err kg_mpc_zk_logstar_prove_pre(kg_mpc_zk_logstar *pf, kg_mpc_zk_logstar_pre *pre, const kg_mpc_zk_ctx *ctx,
+                                   const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0, const BIGNUM *C,
+                                   const kg_mpc_point *X, const kg_mpc_point *B, const BIGNUM *x,
+                                   const BIGNUM *rho) KG_WARN_UNUSED;
+void kg_mpc_zk_logstar_pre_clear(kg_mpc_zk_logstar_pre *pre);
+/* --- end presign precomputation --- */
+
 #endif

@@ -142,13 +142,13 @@ struct kg_mpc_co_cg_inv **kg_mpc_co_cg_inv_slot(kg_mpc_coordinator *co)
 static bool idle_healthy(kg_mpc_net_conn *c)
 {
     kg_bytes b = {0};
-    kg_err err = kg_mpc_net_recv(&b, c, 0);
+    bool idle = false;
+    kg_err err = kg_mpc_net_recv_poll(&b, c, 0, &idle);
     if (!err) {
         kg_bytes_free(&b);
         return false;
     }
-    const char *d = kg_err_detail(err);
-    return err == KG_ERR_NETWORK && d && strstr(d, "timed out");
+    return idle;
 }
 
 /* Take an idle connection to id at addr off the pool (NULL if none). */

@@ -98,6 +98,22 @@ kg_err kg_mpc_co_cg_finish_read(uint16_t phase, kg_mpc_group_id g, size_t n, uin
  *  adds the optional tail (u16 count, count x R, entries' order). */
 kg_err kg_mpc_co_cg_info_read(const kg_mpc_key *k, uint16_t node, const uint8_t *body, size_t len,
                               kg_mpc_co_cg_presig *out, size_t *n_out, size_t cap) KG_WARN_UNUSED;
+/** A CGGMP_INFO answer to a request with flag 1 (coord_cggmp_resync.c):
+ *  the node's epoch, whether it has aux info, and its share's public data
+ *  (the tail after the presignatures and their R). */
+typedef struct {
+    uint32_t epoch;
+    bool has_aux;
+    unsigned t, n;
+    uint16_t ids[KG_MPC_CO_CG_MAXP];
+    kg_mpc_point pub;
+    uint8_t chain_code[32];
+    kg_mpc_point X[KG_MPC_CO_CG_MAXP];
+} kg_mpc_co_cg_info_pub;
+/** Parse it (untrusted: ids ascending and non-zero, 2 <= t <= n <= 64,
+ *  valid points of g); *out zeroed on error. */
+kg_err kg_mpc_co_cg_info_pub_read(kg_mpc_group_id g, uint16_t node, const uint8_t *body, size_t len,
+                                  kg_mpc_co_cg_info_pub *out) KG_WARN_UNUSED;
 /** A CGGMP_SIGN answer: σ_i, the child key and (when the node adds it) R. */
 kg_err kg_mpc_co_cg_sign_read(kg_mpc_group_id g, uint16_t node, const uint8_t *body, size_t len,
                               kg_mpc_scalar *sigma, kg_mpc_point *child, kg_mpc_point *R, bool *has_R) KG_WARN_UNUSED;

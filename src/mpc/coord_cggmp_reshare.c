@@ -18,7 +18,15 @@
  *   4. the reshare CONFIRM to the old holders leaving: they delete their
  *      records of the key (best effort, as FROST's EPOCH_DELETE).
  * A failure before step 3's CONFIRM sends ABORT to every participant of
- * the reshare session and leaves the old key working at its epoch. */
+ * the reshare session and leaves the old key working at its epoch.
+ *
+ * Repair (kg_mpc_coordinator_cggmp_repair) is this reshare to the same set
+ * and threshold with t up-to-date holders other than the repaired node as
+ * dealers: the repaired node (stale, or its store lost) only receives, its
+ * old record, if any, is replaced, and the aux run gives everyone new
+ * Paillier keys. CGGMP21's refresh (Fig. 6) is n-party, so a node that is
+ * down stops a refresh rather than missing it; repair covers a node that
+ * lost its data or came back from an old backup. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,18 +112,20 @@ static kg_err reshare_check(void *arg, const uint8_t *res, size_t len)
     return err;
 }
 
-/* Dealers (live old holders) and participants (dealers ∪ new set), sorted. */
-static kg_err sets(kg_mpc_coordinator *co, const kg_mpc_key *old, const kg_mpc_key *nk, uint16_t *dealers, size_t *nd,
-                   uint16_t *parts, size_t *np)
+/* Dealers (live old holders other than skip, at most cap) and participants
+ * (dealers ∪ new set), sorted. */
+static kg_err sets(kg_mpc_coordinator *co, const kg_mpc_key *old, const kg_mpc_key *nk, uint16_t skip, size_t cap,
+                   uint16_t *dealers, size_t *nd, uint16_t *parts, size_t *np)
 {
     char down[256] = "";
     *nd = *np = 0;
-    for (size_t i = 0; i < old->n; i++) {
+    for (size_t i = 0; i < old->n && *nd < cap; i++) {
+        if (old->ids[i] == skip) continue; /* repair: the node repaired only receives */
         if (holder_live(co, old, old->ids[i])) dealers[(*nd)++] = old->ids[i];
         else snprintf(down + strlen(down), sizeof down - strlen(down), " %u", old->ids[i]);
     }
     if (*nd < old->t)
-        return kg_err_set(KG_ERR_NETWORK, "reshare of key %s: only %zu of its nodes answer at epoch %u, it needs %u "
+        return kg_err_set(KG_ERR_NETWORK, "key %s: only %zu of its nodes answer at epoch %u to deal, it needs %u "
                           "(down or at another epoch:%s)", old->key_id, *nd, old->epoch, old->t, down);
     for (size_t a = 0, b = 0; a < *nd || b < nk->n;) {
         uint16_t x = a < *nd ? dealers[a] : UINT16_MAX, y = b < nk->n ? nk->ids[b] : UINT16_MAX;
@@ -153,8 +163,10 @@ static kg_err run_both(kg_mpc_coordinator *co, const kg_mpc_key *old, kg_mpc_key
     return err;
 }
 
-kg_err kg_mpc_coordinator_cggmp_reshare(kg_mpc_coordinator *co, kg_mpc_key *key, unsigned new_t,
-                                        const uint16_t *new_ids, size_t new_n)
+/* The reshare of key to new_ids with threshold new_t; dealers: live
+ * holders other than skip, at most cap. what names the operation in errors. */
+static kg_err redistribute(kg_mpc_coordinator *co, kg_mpc_key *key, unsigned new_t, const uint16_t *new_ids,
+                           size_t new_n, uint16_t skip, size_t cap, const char *what)
 {
     if (!key->ecdsa || key->t < 2 || key->t > key->n || key->n > MAXP || key->epoch == UINT32_MAX)
         return kg_err_set(KG_ERR_BAD_INPUT, "key %s is not a CGGMP21 key with a valid threshold", key->key_id);
@@ -171,12 +183,12 @@ kg_err kg_mpc_coordinator_cggmp_reshare(kg_mpc_coordinator *co, kg_mpc_key *key,
         nk->epoch = key->epoch + 1;
         err = new_set(nk, new_t, new_ids, new_n);
     }
-    if (!err) err = sets(co, key, nk, dealers, &nd, parts, &np);
+    if (!err) err = sets(co, key, nk, skip, cap, dealers, &nd, parts, &np);
     if (!err) err = run_both(co, key, nk, rp, dealers, nd, parts, np);
     if (err) {
         char d[1400];
         snprintf(d, sizeof d, "%s", kg_err_detail(err));
-        err = kg_err_set(err, "reshare of key %s failed; the key is unchanged (epoch %u, %u-of-%u): %s", key->key_id,
+        err = kg_err_set(err, "%s of key %s failed; the key is unchanged (epoch %u, %u-of-%u): %s", what, key->key_id,
                          key->epoch, key->t, key->n, d);
     } else {
         for (size_t i = 0; i < nd; i++)
@@ -190,4 +202,30 @@ kg_err kg_mpc_coordinator_cggmp_reshare(kg_mpc_coordinator *co, kg_mpc_key *key,
     free(rp);
     free(nk);
     return err;
+}
+
+kg_err kg_mpc_coordinator_cggmp_reshare(kg_mpc_coordinator *co, kg_mpc_key *key, unsigned new_t,
+                                        const uint16_t *new_ids, size_t new_n)
+{
+    return redistribute(co, key, new_t, new_ids, new_n, 0, MAXP, "reshare");
+}
+
+/* Repair = a reshare to the same set and threshold dealt by t up-to-date
+ * holders other than the node repaired (which only receives: a node does
+ * not load its share for a reshare it does not deal in, so an old-epoch
+ * record or none at all is fine; the aux CONFIRM overwrites it), then the
+ * aux run of the whole set at epoch + 1 (everyone gets new Paillier keys:
+ * the repaired node needs its own and the others need its). */
+kg_err kg_mpc_coordinator_cggmp_repair(kg_mpc_coordinator *co, kg_mpc_key *key, uint16_t node)
+{
+    if (!key->ecdsa || key->t < 2 || key->t > key->n || key->n > MAXP)
+        return kg_err_set(KG_ERR_BAD_INPUT, "key %s is not a CGGMP21 key with a valid threshold", key->key_id);
+    if (!has_id(key->ids, key->n, node))
+        return kg_err_set(KG_ERR_BAD_INPUT, "node %u does not hold key %s (holders: %u-of-%u); reshare to add a node",
+                          node, key->key_id, key->t, key->n);
+    uint16_t ids[MAXP];
+    memcpy(ids, key->ids, key->n * sizeof *ids);
+    char what[48];
+    snprintf(what, sizeof what, "repair of node %u", node);
+    return redistribute(co, key, key->t, ids, key->n, node, key->t, what);
 }

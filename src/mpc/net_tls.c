@@ -475,16 +475,22 @@ kg_err kg_mpc_net_send(kg_mpc_net_conn *c, const uint8_t *frame, size_t len, int
     return write_locked(c, hdr, 4, frame, len, timeout_ms);
 }
 
-kg_err kg_mpc_net_recv(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms)
+kg_err kg_mpc_net_recv_poll(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms, bool *idle)
 {
-    KG_ARG_CHECK(out != NULL && c != NULL);
+    KG_ARG_CHECK(out != NULL && c != NULL && idle != NULL);
     out->data = NULL;
     out->len = 0;
-    int64_t deadline = deadline_of(timeout_ms);
+    *idle = false;
     uint8_t hdr[4];
     bool clean = false;
     pthread_mutex_lock(&c->read_lock);
-    kg_err err = ssl_full(c, OP_READ, hdr, 4, deadline, &clean);
+    /* Only the wait for a frame's first byte is bounded by timeout_ms. */
+    kg_err err = ssl_full(c, OP_READ, hdr, 1, deadline_of(timeout_ms), &clean);
+    int64_t rest = deadline_of(KG_MPC_NET_FRAME_REST_MS), asked = deadline_of(timeout_ms);
+    rest = rest > asked ? rest : asked;
+    bool started = err == KG_OK;
+    if (started)
+        err = ssl_full(c, OP_READ, hdr + 1, 3, rest, &clean);
     size_t len = 0;
     uint8_t *buf = NULL;
     if (err == KG_OK) {
@@ -495,10 +501,11 @@ kg_err kg_mpc_net_recv(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms)
         else if ((buf = malloc(len ? len : 1)) == NULL)
             err = kg_err_set(KG_ERR_NOMEM, "out of memory");
         else
-            err = ssl_full(c, OP_READ, buf, len, deadline, &clean), clean = false;
+            err = ssl_full(c, OP_READ, buf, len, rest, &clean);
     }
-    if (err != KG_OK && !clean)
+    if (err != KG_OK && (started || !clean))
         mark_dead(c);
+    *idle = err != KG_OK && !started && clean;
     pthread_mutex_unlock(&c->read_lock);
     if (err != KG_OK) {
         free(buf);
@@ -507,6 +514,12 @@ kg_err kg_mpc_net_recv(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms)
     out->data = buf;
     out->len = len;
     return KG_OK;
+}
+
+kg_err kg_mpc_net_recv(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms)
+{
+    bool idle = false;
+    return kg_mpc_net_recv_poll(out, c, timeout_ms, &idle);
 }
 
 void kg_mpc_net_close(kg_mpc_net_conn *c)

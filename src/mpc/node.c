@@ -219,10 +219,9 @@ static void serve(kg_mpc_nd *nd, kg_mpc_net_conn *c, volatile int *stop)
     time_t last = time(NULL);
     while (!*stop) {
         kg_bytes in = {0}, out = {0};
-        kg_err err = kg_mpc_net_recv(&in, c, 1000);
+        bool idle = false; /* nothing came: the connection is still usable */
+        kg_err err = kg_mpc_net_recv_poll(&in, c, 1000, &idle);
         if (err) {
-            const char *d = kg_err_detail(err);
-            bool idle = err == KG_ERR_NETWORK && d && strstr(d, "timed out"); /* nothing came: still usable */
             if (!idle || time(NULL) - last > IDLE_MAX_S) return;
             continue;
         }
@@ -327,6 +326,7 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
     if (!err) err = kg_store_open(&nd.st, path);
     if (!err) err = kg_mpc_net_replay_new(&nd.replay, 4096);
     if (!err) err = kg_mpc_nd_cg_pool_open(&nd, cfg->paillier_bits); /* CGGMP21 safe primes, filled in the background */
+    if (!err) err = kg_mpc_nd_cgprep_open(&nd); /* CGGMP21 presign precomputation (node_cggmp_prep.c) */
     if (!err) err = kg_mpc_net_tls_new(&tls, cfg->ca_cert, cfg->cert, cfg->key);
     if (!err && kg_mpc_net_tls_party(tls) != cfg->id)
         err = kg_err_set(KG_ERR_BAD_INPUT, "the certificate is for party %u, not node %u", kg_mpc_net_tls_party(tls), cfg->id);
@@ -346,6 +346,7 @@ kg_err kg_mpc_node_run(const kg_mpc_node_config *cfg, volatile int *stop)
     pthread_mutex_unlock(&cc.mu);
     pthread_cond_destroy(&cc.cv);
     pthread_mutex_destroy(&cc.mu);
+    kg_mpc_nd_cgprep_close(&nd); /* before the store closes: the worker reads it */
     for (size_t i = 0; i < KG_MPC_ND_MAX_SESSIONS; i++) kg_mpc_nd_session_free(&nd, i);
     kg_mpc_net_listener_free(l);
     kg_mpc_net_tls_free(tls);

@@ -589,6 +589,25 @@ static kg_err aux_share(kg_mpc_nd *nd, kg_mpc_nd_session *s, struct kg_mpc_nd_cg
     return KG_OK;
 }
 
+/* The aux info and presign state, from node_cggmp_prep.c's worker when it
+ * has them for this key, epoch and signing set: a spare decoded aux info
+ * of the stored record, a ready precomputation (a stale one is refused by
+ * the library: then the plain start). */
+static kg_err presign_state(kg_mpc_nd *nd, kg_mpc_nd_session *s, struct kg_mpc_nd_cg *c, const kg_mpc_cggmp_share *sh)
+{
+    const kg_mpc_nd_cg_start_req *q = &c->q;
+    kg_err err = (c->aux = kg_mpc_nd_cgprep_aux(nd, q->key_id, sh->epoch, q->signers, q->ns))
+                     ? KG_OK
+                     : kg_mpc_nd_cg_aux_load(nd, q->key_id, &c->aux);
+    if (err) return err;
+    kg_mpc_cggmp_presign_prep *pp = kg_mpc_nd_cgprep_take(nd, q->key_id, sh->epoch, q->signers, q->ns);
+    err = pp ? kg_mpc_cggmp_presign_new_prep(&c->ps, sh, c->aux, q->signers, q->ns, s->id, sizeof s->id, pp)
+             : KG_ERR_NOT_FOUND;
+    kg_mpc_cggmp_presign_prep_free(pp);
+    if (err) err = kg_mpc_cggmp_presign_new(&c->ps, sh, c->aux, q->signers, q->ns, s->id, sizeof s->id);
+    return err;
+}
+
 /* The phase's library state (round 1 not yet run). */
 static kg_err prepare(kg_mpc_nd *nd, kg_mpc_nd_session *s, struct kg_mpc_nd_cg *c)
 {
@@ -604,8 +623,7 @@ static kg_err prepare(kg_mpc_nd *nd, kg_mpc_nd_session *s, struct kg_mpc_nd_cg *
             err = kg_mpc_cggmp_keygen_new(&c->kg, s->g, c->me, q->t, q->ids, q->n, s->id, sizeof s->id);
     } else if (q->phase == KG_MPC_ND_CG_PRESIGN) {
         err = load_held(nd, sh, q, s->g);
-        if (!err) err = kg_mpc_nd_cg_aux_load(nd, q->key_id, &c->aux);
-        if (!err) err = kg_mpc_cggmp_presign_new(&c->ps, sh, c->aux, q->signers, q->ns, s->id, sizeof s->id);
+        if (!err) err = presign_state(nd, s, c, sh); /* aux info and precomputation from node_cggmp_prep.c when ready */
     } else if (q->phase == KG_MPC_ND_CG_RESHARE) {
         err = reshare_prepare(nd, s, c, sh);
     } else {
@@ -807,6 +825,8 @@ static kg_err cg_confirm(kg_mpc_nd *nd, kg_mpc_nd_session *s, const kg_mpc_node_
     }
     if (!err) err = activate(nd, c);
     if (err) { kg_mpc_nd_session_drop(nd, s); return err; }
+    if (c->q.phase == KG_MPC_ND_CG_PRESIGN) /* refill in the background for the next presign of this set */
+        kg_mpc_nd_cgprep_want(nd, c->q.key_id, c->q.epoch, c->q.signers, c->q.ns);
     if (c->staged) { /* the reshare is complete: its session ends */
         kg_mpc_nd_session *rs = kg_mpc_nd_session_find(nd, c->staged_from);
         if (rs && rs->kind == KG_MPC_ND_S_CGGMP) kg_mpc_nd_session_drop(nd, rs);

@@ -31,7 +31,9 @@
  * INFO reports public facts: the share's epoch, the aux digest and the
  * unused presignatures with their signing sets, then (a tail the
  * coordinator may read) each one's R, so a coordinator that did not run
- * the presign (a restarted or one-shot one) can use them. */
+ * the presign (a restarted or one-shot one) can use them. A request that
+ * adds flag byte 1 also gets the share's public data (t, holders, group
+ * key, chain code, public shares) after that: the coordinator's resync. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +200,18 @@ static kg_err info_tail(kg_mpc_nd *nd, const char *key_id, kg_mpc_group_id g, ui
     return err ? err : kg_mpc_node_wr_done(w);
 }
 
+/* The public tail (request flag 1, for the coordinator's resync): t u16,
+ * u16 n + ids, group key P, chain code 32, n x P public shares. */
+static void info_public(const kg_mpc_cggmp_share *sh, kg_mpc_node_wr *w)
+{
+    kg_mpc_node_wr_u16(w, (uint16_t)sh->t);
+    kg_mpc_node_wr_u16(w, (uint16_t)sh->n);
+    for (unsigned i = 0; i < sh->n; i++) kg_mpc_node_wr_u16(w, sh->ids[i]);
+    kg_mpc_point_write(w, sh->group, &sh->pub);
+    kg_mpc_node_wr_fixed(w, sh->chain_code, KG_CGGMP_CHAIN_CODE_BYTES);
+    for (unsigned i = 0; i < sh->n; i++) kg_mpc_point_write(w, sh->group, &sh->X[i]);
+}
+
 kg_err kg_mpc_nd_cggmp_info(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node_wr *w)
 {
     char key_id[KG_MPC_NODE_KEY_ID_MAX + 1];
@@ -205,13 +219,20 @@ kg_err kg_mpc_nd_cggmp_info(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node
     kg_mpc_cggmp_share *sh = calloc(1, sizeof *sh);
     kg_mpc_cggmp_aux *aux = NULL;
     info_ctx c = {.n = 0, .ids = calloc(INFO_MAX_PRESIGS, 32)};
-    kg_mpc_node_wr tail = {0};
+    kg_mpc_node_wr tail = {0}, pubw = {0};
     kg_mpc_node_rd_init(&r, m->body, m->body_len);
     kg_err err = sh ? rd_key_id(&r, key_id) : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    const uint8_t *fl = !err && r.left ? kg_mpc_node_rd_fixed(&r, 1) : NULL; /* optional: 1 asks for the public tail */
+    unsigned flags = fl ? fl[0] : 0;
     if (!err) err = kg_mpc_node_rd_end(&r, "CGGMP info request");
+    if (!err && flags > 1) err = kg_err_set(KG_ERR_BAD_INPUT, "CGGMP info: unknown flags 0x%02x", flags);
     if (!err) err = kg_mpc_nd_cg_share_load(nd, key_id, sh);
     if (!err && sh->group != (kg_mpc_group_id)m->scheme)
         err = kg_err_set(KG_ERR_BAD_INPUT, "CGGMP key %s is of another curve", key_id);
+    if (!err && flags) {
+        info_public(sh, &pubw);
+        err = kg_mpc_node_wr_done(&pubw);
+    }
     uint32_t epoch = sh ? sh->epoch : 0;
     if (sh) kg_wipe(sh, sizeof *sh);
     free(sh);
@@ -230,9 +251,11 @@ kg_err kg_mpc_nd_cggmp_info(kg_mpc_nd *nd, const kg_mpc_node_msg *m, kg_mpc_node
         kg_mpc_node_wr_u16(w, (uint16_t)c.n);
         if (c.w.b.len) kg_mpc_node_wr_fixed(w, c.w.b.data, c.w.b.len);
         kg_mpc_node_wr_fixed(w, tail.b.data, tail.b.len);
+        if (pubw.b.len) kg_mpc_node_wr_fixed(w, pubw.b.data, pubw.b.len);
     }
     kg_bytes_free(&c.w.b);
     kg_bytes_free(&tail.b);
+    kg_bytes_free(&pubw.b);
     free(c.ids);
     kg_mpc_cggmp_aux_free(aux);
     return err;

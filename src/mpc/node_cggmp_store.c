@@ -454,3 +454,16 @@ void kg_mpc_nd_cg_pool_close(kg_mpc_nd *nd)
     kg_mpc_prime_pool_close(nd->primes);
     nd->primes = NULL;
 }
+
+/* --- presign precomputation engineer (node_cggmp_prep.c) --- */
+kg_err kg_mpc_nd_cg_aux_stamp(kg_mpc_nd *nd, const char *key_id, uint8_t out[32])
+{
+    char rec[RECORD_MAX];
+    kg_bytes b = {0};
+    rec_name(rec, key_id, "aux");
+    kg_err err = kg_store_get(nd->st, NULL, &b, rec);
+    if (!err) kg_crypto_sha256(out, b.data, b.len); /* sealed bytes: a fresh IV per save, so any save changes it */
+    kg_bytes_free(&b);
+    return err;
+}
+/* --- end presign precomputation --- */

@@ -111,6 +111,7 @@ typedef struct {
     pthread_mutex_t mu; /* node.c: held around handle() (sessions, replay window) */
     struct kg_mpc_nd_pre *pre; /* node_sign.c: open nonce stores (leases), one per key */
     struct kg_mpc_prime_pool *primes; /* node_cggmp_store.c: safe primes for CGGMP21 aux/refresh */
+    struct kg_mpc_nd_cgprep *cgprep;  /* node_cggmp_prep.c: presign precomputations (NULL: off) */
 } kg_mpc_nd;
 
 void kg_mpc_nd_session_free(kg_mpc_nd *nd, size_t i);
@@ -384,5 +385,32 @@ typedef struct {
 kg_err kg_mpc_nd_cg_sign_read(kg_mpc_nd_cg_sign_req *q, const uint8_t *body, size_t len) KG_WARN_UNUSED;
 /** SHA-256 of a derivation path (u16 depth, depth x u32, big-endian). */
 void kg_mpc_nd_cg_path_hash(uint8_t out[32], const uint32_t *path, size_t depth);
+
+/* --- presign precomputation engineer: node_cggmp_prep.c --- */
+/** Preps kept ready per (key, signing set) seen recently. */
+#define KG_MPC_ND_CG_PREP_TARGET 2
+/** Start the background worker (not when KG_CGGMP_PREP=0). KG_OK |
+ *  KG_ERR_NOMEM. */
+kg_err kg_mpc_nd_cgprep_open(kg_mpc_nd *nd) KG_WARN_UNUSED;
+/** Stop the worker (waits for it) and wipe every prep. */
+void kg_mpc_nd_cgprep_close(kg_mpc_nd *nd);
+/** Ask for KG_MPC_ND_CG_PREP_TARGET preps for (key_id at epoch, signers
+ *  ascending); cheap, any thread, with or without nd->mu. */
+void kg_mpc_nd_cgprep_want(kg_mpc_nd *nd, const char *key_id, uint32_t epoch, const uint16_t *signers, size_t ns);
+/** Take a ready prep (the caller owns it), or NULL. */
+kg_mpc_cggmp_presign_prep *kg_mpc_nd_cgprep_take(kg_mpc_nd *nd, const char *key_id, uint32_t epoch,
+                                                 const uint16_t *signers, size_t ns);
+/** A decoded aux info of key_id the worker made while filling preps for
+ *  (key, signers), when the stored record is still the one it decoded
+ *  (the caller owns it), or NULL: decoding costs tens of milliseconds
+ *  (prime checks), so a presign START takes it instead of decoding. */
+kg_mpc_cggmp_aux *kg_mpc_nd_cgprep_aux(kg_mpc_nd *nd, const char *key_id, uint32_t epoch, const uint16_t *signers,
+                                       size_t ns);
+/** node_cggmp_store.c: SHA-256 of the sealed aux record of key_id (changes
+ *  with every save). KG_OK | KG_ERR_NOT_FOUND | store errors. */
+kg_err kg_mpc_nd_cg_aux_stamp(kg_mpc_nd *nd, const char *key_id, uint8_t out[32]) KG_WARN_UNUSED;
+/** How many are ready (tests, benchmarks). */
+size_t kg_mpc_nd_cgprep_ready(kg_mpc_nd *nd, const char *key_id, const uint16_t *signers, size_t ns);
+/* --- end presign precomputation --- */
 
 #endif

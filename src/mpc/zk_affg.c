@@ -75,6 +75,7 @@ static kg_err affg_challenge(BIGNUM *e, const kg_mpc_zk_affg *pf, const kg_mpc_z
 
 /* The masks of the first message, secret throughout. */
 enum { M_ALPHA, M_BETA, M_R, M_RY, M_GAMMA, M_M, M_DELTA, M_MU, M_COUNT };
+_Static_assert(M_COUNT == KG_MPC_ZK_AFFG_MASKS, "kg_mpc_zk_affg_pre holds every mask");
 
 static kg_err affg_masks(BIGNUM *mk[M_COUNT], const affg_stmt *st)
 {
@@ -91,27 +92,123 @@ static kg_err affg_masks(BIGNUM *mk[M_COUNT], const affg_stmt *st)
     return KG_OK;
 }
 
-/* First message: A, Bx, By, E, S, F, T. */
-static kg_err affg_commit(kg_mpc_zk_affg *pf, kg_mpc_group_id g, const affg_stmt *st, BIGNUM *const mk[M_COUNT],
-                          const BIGNUM *x, const BIGNUM *y)
+/* The message-independent part of the first message: A0 = (1+N0)^β·r^N0
+ * (A = C^α·A0 once C is known), Bx, By, E, S, F, T. */
+static kg_err affg_commit_pre(kg_mpc_zk_affg_pre *pre, kg_mpc_group_id g, const affg_stmt *st, const BIGNUM *x,
+                              const BIGNUM *y)
 {
+    BIGNUM *const *mk = pre->mask;
     BN_CTX *bc = kg_mpc_bn_ctx();
     BN_CTX_start(bc);
     BIGNUM *t = BN_CTX_get(bc);
     kg_err err = t ? KG_OK : kg_err_set(KG_ERR_NOMEM, "Πaff-g: out of memory");
     if (t) BN_set_flags(t, BN_FLG_CONSTTIME);
-    /* A = C^α · r^N0 (one two-base call) · (1+N0)^β (one multiplication). */
-    if (!err) err = kg_mpc_bn_exp2(pf->A, st->C, mk[M_ALPHA], mk[M_R], st->n0->n, &st->n0->mod_nn, true);
+    /* r is secret: the constant-time exponentiation for Paillier's r^N. */
+    if (!err) err = kg_mpc_bn_exp_ct(pre->A0, mk[M_R], st->n0->n, &st->n0->mod_nn);
     if (!err) err = kg_mpc_zk_one_plus_n(t, mk[M_BETA], st->n0);
-    if (!err && !BN_mod_mul(pf->A, pf->A, t, st->n0->nn, bc)) err = kg_err_set(KG_ERR_NOMEM, "Πaff-g: out of memory");
+    if (!err && !BN_mod_mul(pre->A0, pre->A0, t, st->n0->nn, bc)) err = kg_err_set(KG_ERR_NOMEM, "Πaff-g: out of memory");
     if (t) BN_clear(t);
     BN_CTX_end(bc);
-    if (!err) err = kg_mpc_point_mul_bn(g, &pf->Bx, mk[M_ALPHA], NULL);
-    if (!err) err = kg_mpc_paillier_enc_with(st->n1, pf->By, mk[M_BETA], mk[M_RY]);
-    if (!err) err = kg_mpc_rped_commit(st->aux, pf->E, mk[M_ALPHA], mk[M_GAMMA]);
-    if (!err) err = kg_mpc_rped_commit(st->aux, pf->S, x, mk[M_M]);
-    if (!err) err = kg_mpc_rped_commit(st->aux, pf->F, mk[M_BETA], mk[M_DELTA]);
-    if (!err) err = kg_mpc_rped_commit(st->aux, pf->T, y, mk[M_MU]);
+    if (!err) err = kg_mpc_point_mul_bn(g, &pre->Bx, mk[M_ALPHA], NULL);
+    if (!err) err = kg_mpc_paillier_enc_with(st->n1, pre->By, mk[M_BETA], mk[M_RY]);
+    if (!err) err = kg_mpc_rped_commit(st->aux, pre->E, mk[M_ALPHA], mk[M_GAMMA]);
+    if (!err) err = kg_mpc_rped_commit(st->aux, pre->S, x, mk[M_M]);
+    if (!err) err = kg_mpc_rped_commit(st->aux, pre->F, mk[M_BETA], mk[M_DELTA]);
+    if (!err) err = kg_mpc_rped_commit(st->aux, pre->T, y, mk[M_MU]);
+    return err;
+}
+
+static bool affg_in_range(const BIGNUM *x, const BIGNUM *y)
+{
+    return kg_mpc_bn_in_pm(x, KG_CGGMP_ELL, NULL) && kg_mpc_bn_in_pm(y, KG_CGGMP_ELL_PRIME, NULL);
+}
+
+kg_err kg_mpc_zk_affg_precommit(kg_mpc_zk_affg_pre *pre, kg_mpc_group_id g, const kg_mpc_rped *aux,
+                                const kg_mpc_paillier_pk *n0, const kg_mpc_paillier_pk *n1, const BIGNUM *x,
+                                const BIGNUM *y)
+{
+    const affg_stmt st = {aux, n0, n1, NULL, NULL, NULL, NULL};
+    memset(pre, 0, sizeof *pre);
+    if (!affg_in_range(x, y))
+        return kg_err_set(KG_ERR_BAD_INPUT, "Πaff-g: witness out of range (x in ±2^ℓ, y in ±2^ℓ')");
+    bool ok = true;
+    for (size_t i = 0; i < M_COUNT; i++) ok = (pre->mask[i] = kg_mpc_bn_secret_new()) != NULL && ok;
+    BIGNUM **f[] = {&pre->A0, &pre->By, &pre->E, &pre->F, &pre->S, &pre->T};
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) ok = (*f[i] = BN_new()) != NULL && ok;
+    ok = (pre->nh = BN_dup(aux->mod.n)) && (pre->n0 = BN_dup(n0->n)) && (pre->n1 = BN_dup(n1->n)) && ok;
+    kg_err err = ok ? KG_OK : kg_err_set(KG_ERR_NOMEM, "Πaff-g: out of memory");
+    if (!err) err = affg_masks(pre->mask, &st);
+    if (!err) err = affg_commit_pre(pre, g, &st, x, y);
+    if (err) kg_mpc_zk_affg_pre_clear(pre);
+    return err;
+}
+
+void kg_mpc_zk_affg_pre_clear(kg_mpc_zk_affg_pre *pre)
+{
+    for (size_t i = 0; i < M_COUNT; i++) kg_mpc_bn_free(pre->mask[i]);
+    BN_free(pre->A0), BN_free(pre->By), BN_free(pre->E), BN_free(pre->F), BN_free(pre->S), BN_free(pre->T);
+    BN_free(pre->nh), BN_free(pre->n0), BN_free(pre->n1);
+    kg_wipe(pre, sizeof *pre);
+}
+
+/* The precommitment is usable for this statement's parameters. */
+static kg_err affg_pre_check(const kg_mpc_zk_affg_pre *pre, const kg_mpc_zk_ctx *ctx, const affg_stmt *st,
+                             const BIGNUM *x, const BIGNUM *y)
+{
+    unsigned who = ctx->prover;
+    if (!pre->A0) return kg_err_set(KG_ERR_BAD_INPUT, "Πaff-g: precomputation missing or already used (party %u)", who);
+    if (BN_cmp(pre->nh, st->aux->mod.n) || BN_cmp(pre->n0, st->n0->n) || BN_cmp(pre->n1, st->n1->n))
+        return kg_err_set(KG_ERR_BAD_INPUT, "Πaff-g: precomputation made for other parameters (party %u)", who);
+    if (!affg_in_range(x, y))
+        return kg_err_set(KG_ERR_BAD_INPUT, "Πaff-g: witness out of range (x in ±2^ℓ, y in ±2^ℓ') (party %u)", who);
+    return KG_OK;
+}
+
+/* A = C^α·A0 (α secret), then the rest of the first message moves in. */
+static kg_err affg_finish_commit(kg_mpc_zk_affg *pf, kg_mpc_zk_affg_pre *pre, const affg_stmt *st)
+{
+    BN_CTX *bc = kg_mpc_bn_ctx();
+    kg_err err = kg_mpc_bn_exp_secret(pf->A, st->C, pre->mask[M_ALPHA], &st->n0->mod_nn);
+    if (!err && !BN_mod_mul(pf->A, pf->A, pre->A0, st->n0->nn, bc)) err = kg_err_set(KG_ERR_NOMEM, "Πaff-g: out of memory");
+    if (err) return err;
+    pf->Bx = pre->Bx;
+    BN_free(pf->By), BN_free(pf->E), BN_free(pf->F), BN_free(pf->S), BN_free(pf->T);
+    pf->By = pre->By, pf->E = pre->E, pf->F = pre->F, pf->S = pre->S, pf->T = pre->T;
+    pre->By = pre->E = pre->F = pre->S = pre->T = NULL;
+    return KG_OK;
+}
+
+kg_err kg_mpc_zk_affg_prove_pre(kg_mpc_zk_affg *pf, kg_mpc_zk_affg_pre *pre, const kg_mpc_zk_ctx *ctx,
+                                const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0, const kg_mpc_paillier_pk *n1,
+                                const BIGNUM *C, const BIGNUM *D, const BIGNUM *Y, const kg_mpc_point *X,
+                                const BIGNUM *x, const BIGNUM *y, const BIGNUM *rho, const BIGNUM *rho_y)
+{
+    const BIGNUM *q = NULL;
+    const affg_stmt st = {aux, n0, n1, C, D, Y, X};
+    BIGNUM *const *mk = pre->mask;
+    memset(pf, 0, sizeof *pf);
+    BIGNUM *e = NULL;
+    kg_err err = kg_mpc_zk_order(ctx->group, &q, "Πaff-g");
+    if (!err) err = affg_pre_check(pre, ctx, &st, x, y);
+    if (err) goto out;
+    bool ok = (e = BN_new()) != NULL;
+    for (size_t i = 0; i < AFFG_NBN; i++) ok = (*affg_fields(pf, i) = BN_new()) != NULL && ok;
+    if (!ok) {
+        err = kg_err_set(KG_ERR_NOMEM, "Πaff-g: out of memory");
+        goto out;
+    }
+    if ((err = affg_finish_commit(pf, pre, &st))) goto out;
+    if ((err = affg_challenge(e, pf, ctx, &st, q))) goto out;
+    if ((err = kg_mpc_zk_affine(pf->z1, mk[M_ALPHA], e, x)) || (err = kg_mpc_zk_affine(pf->z2, mk[M_BETA], e, y)) ||
+        (err = kg_mpc_zk_affine(pf->z3, mk[M_GAMMA], e, mk[M_M])) ||
+        (err = kg_mpc_zk_affine(pf->z4, mk[M_DELTA], e, mk[M_MU])) ||
+        (err = kg_mpc_zk_nonce_resp(pf->w, mk[M_R], rho, e, &n0->mod_n)) ||
+        (err = kg_mpc_zk_nonce_resp(pf->wy, mk[M_RY], rho_y, e, &n1->mod_n)))
+        goto out;
+out:
+    kg_mpc_zk_affg_pre_clear(pre); /* single use, whatever happened */
+    BN_free(e);
+    if (err) kg_mpc_zk_affg_clear(pf);
     return err;
 }
 
@@ -121,34 +218,15 @@ kg_err kg_mpc_zk_affg_prove(kg_mpc_zk_affg *pf, const kg_mpc_zk_ctx *ctx, const 
                             const BIGNUM *y, const BIGNUM *rho, const BIGNUM *rho_y)
 {
     const BIGNUM *q = NULL;
-    const affg_stmt st = {aux, n0, n1, C, D, Y, X};
+    kg_mpc_zk_affg_pre pre;
     memset(pf, 0, sizeof *pf);
     kg_err err = kg_mpc_zk_order(ctx->group, &q, "Πaff-g");
     if (err) return err;
-    if (!kg_mpc_bn_in_pm(x, KG_CGGMP_ELL, NULL) || !kg_mpc_bn_in_pm(y, KG_CGGMP_ELL_PRIME, NULL))
+    if (!affg_in_range(x, y))
         return kg_err_set(KG_ERR_BAD_INPUT, "Πaff-g: witness out of range (x in ±2^ℓ, y in ±2^ℓ') (party %u)",
                           (unsigned)ctx->prover);
-    BIGNUM *mk[M_COUNT] = {0}, *e = BN_new();
-    bool ok = e != NULL;
-    for (size_t i = 0; i < M_COUNT; i++) ok = (mk[i] = kg_mpc_bn_secret_new()) != NULL && ok;
-    for (size_t i = 0; i < AFFG_NBN; i++) ok = (*affg_fields(pf, i) = BN_new()) != NULL && ok;
-    if (!ok) {
-        err = kg_err_set(KG_ERR_NOMEM, "Πaff-g: out of memory");
-        goto out;
-    }
-    if ((err = affg_masks(mk, &st)) || (err = affg_commit(pf, ctx->group, &st, mk, x, y))) goto out;
-    if ((err = affg_challenge(e, pf, ctx, &st, q))) goto out;
-    if ((err = kg_mpc_zk_affine(pf->z1, mk[M_ALPHA], e, x)) || (err = kg_mpc_zk_affine(pf->z2, mk[M_BETA], e, y)) ||
-        (err = kg_mpc_zk_affine(pf->z3, mk[M_GAMMA], e, mk[M_M])) ||
-        (err = kg_mpc_zk_affine(pf->z4, mk[M_DELTA], e, mk[M_MU])) ||
-        (err = kg_mpc_zk_nonce_resp(pf->w, mk[M_R], rho, e, &n0->mod_n)) ||
-        (err = kg_mpc_zk_nonce_resp(pf->wy, mk[M_RY], rho_y, e, &n1->mod_n)))
-        goto out;
-out:
-    for (size_t i = 0; i < M_COUNT; i++) kg_mpc_bn_free(mk[i]);
-    BN_free(e);
-    if (err) kg_mpc_zk_affg_clear(pf);
-    return err;
+    if ((err = kg_mpc_zk_affg_precommit(&pre, ctx->group, aux, n0, n1, x, y))) return err;
+    return kg_mpc_zk_affg_prove_pre(pf, &pre, ctx, aux, n0, n1, C, D, Y, X, x, y, rho, rho_y);
 }
 
 /* Ranges, then every received value a unit of its modulus. */

@@ -141,17 +141,6 @@ kg_err kg_mpc_zk_point_eq(bool *ok, kg_mpc_group_id g, const BIGNUM *z, const kg
 
 /* ------------------------------------------------------------------------ Πenc */
 
-static bool enc_alloc(kg_mpc_zk_enc *pf)
-{
-    pf->S = BN_new();
-    pf->A = BN_new();
-    pf->C = BN_new();
-    pf->z1 = BN_new();
-    pf->z2 = BN_new();
-    pf->z3 = BN_new();
-    return pf->S && pf->A && pf->C && pf->z1 && pf->z2 && pf->z3;
-}
-
 /* The challenge e of Πenc: the same absorption at prover and verifier. */
 static kg_err enc_challenge(BIGNUM *e, const kg_mpc_zk_enc *pf, const kg_mpc_zk_ctx *ctx, const kg_mpc_rped *aux,
                             const kg_mpc_paillier_pk *n0, const BIGNUM *K, const BIGNUM *q)
@@ -170,42 +159,96 @@ static kg_err enc_challenge(BIGNUM *e, const kg_mpc_zk_enc *pf, const kg_mpc_zk_
     return err;
 }
 
-kg_err kg_mpc_zk_enc_prove(kg_mpc_zk_enc *pf, const kg_mpc_zk_ctx *ctx, const kg_mpc_rped *aux,
-                           const kg_mpc_paillier_pk *n0, const BIGNUM *K, const BIGNUM *k, const BIGNUM *rho)
+/* The first message (S, A, C) and its masks: everything of Πenc that the
+ * session and the challenge do not touch (presign precomputation). */
+kg_err kg_mpc_zk_enc_precommit(kg_mpc_zk_enc_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
+                               const BIGNUM *k)
 {
-    const BIGNUM *q = NULL;
-    memset(pf, 0, sizeof *pf);
-    kg_err err = kg_mpc_zk_order(ctx->group, &q, "Πenc");
-    if (err) return err;
+    memset(pre, 0, sizeof *pre);
     /* An out-of-range witness would give a proof that cannot verify (or,
      * worse, leak through z1): refuse it here. */
     if (!kg_mpc_bn_in_pm(k, KG_CGGMP_ELL, NULL))
-        return kg_err_set(KG_ERR_BAD_INPUT, "Πenc: witness k out of range ±2^ℓ (party %u)", (unsigned)ctx->prover);
-    BIGNUM *alpha = kg_mpc_bn_secret_new(), *mu = kg_mpc_bn_secret_new(), *r = kg_mpc_bn_secret_new();
-    BIGNUM *gamma = kg_mpc_bn_secret_new(), *e = BN_new();
-    if (!alpha || !mu || !r || !gamma || !e || !enc_alloc(pf)) {
+        return kg_err_set(KG_ERR_BAD_INPUT, "Πenc: witness k out of range ±2^ℓ");
+    pre->alpha = kg_mpc_bn_secret_new(), pre->mu = kg_mpc_bn_secret_new(), pre->r = kg_mpc_bn_secret_new();
+    pre->gamma = kg_mpc_bn_secret_new(), pre->S = BN_new(), pre->A = BN_new(), pre->C = BN_new();
+    pre->nh = BN_dup(aux->mod.n), pre->n0 = BN_dup(n0->n);
+    kg_err err = KG_OK;
+    if (!pre->alpha || !pre->mu || !pre->r || !pre->gamma || !pre->S || !pre->A || !pre->C || !pre->nh || !pre->n0)
+        err = kg_err_set(KG_ERR_NOMEM, "Πenc: out of memory");
+    if (!err) err = kg_mpc_bn_rand_pm(pre->alpha, KG_CGGMP_ELL + KG_CGGMP_EPS, NULL);
+    if (!err) err = kg_mpc_bn_rand_pm(pre->mu, KG_CGGMP_ELL, aux->mod.n);
+    if (!err) err = kg_mpc_bn_rand_unit(pre->r, n0->n);
+    if (!err) err = kg_mpc_bn_rand_pm(pre->gamma, KG_CGGMP_ELL + KG_CGGMP_EPS, aux->mod.n);
+    if (!err) err = kg_mpc_rped_commit(aux, pre->S, k, pre->mu);
+    if (!err) err = kg_mpc_paillier_enc_with(n0, pre->A, pre->alpha, pre->r);
+    if (!err) err = kg_mpc_rped_commit(aux, pre->C, pre->alpha, pre->gamma);
+    if (err) kg_mpc_zk_enc_pre_clear(pre);
+    return err;
+}
+
+void kg_mpc_zk_enc_pre_clear(kg_mpc_zk_enc_pre *pre)
+{
+    kg_mpc_bn_free(pre->alpha);
+    kg_mpc_bn_free(pre->mu);
+    kg_mpc_bn_free(pre->r);
+    kg_mpc_bn_free(pre->gamma);
+    BN_free(pre->S);
+    BN_free(pre->A);
+    BN_free(pre->C);
+    BN_free(pre->nh);
+    BN_free(pre->n0);
+    memset(pre, 0, sizeof *pre);
+}
+
+/* Challenge and responses from a precommitment; pre is consumed. */
+kg_err kg_mpc_zk_enc_prove_pre(kg_mpc_zk_enc *pf, kg_mpc_zk_enc_pre *pre, const kg_mpc_zk_ctx *ctx,
+                               const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0, const BIGNUM *K,
+                               const BIGNUM *k, const BIGNUM *rho)
+{
+    const BIGNUM *q = NULL;
+    BIGNUM *e = NULL;
+    memset(pf, 0, sizeof *pf);
+    kg_err err = kg_mpc_zk_order(ctx->group, &q, "Πenc");
+    if (!err && !pre->S)
+        err = kg_err_set(KG_ERR_BAD_INPUT, "Πenc: precomputation missing or already used (party %u)",
+                         (unsigned)ctx->prover);
+    else if (!err && (BN_cmp(pre->nh, aux->mod.n) || BN_cmp(pre->n0, n0->n)))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "Πenc: precomputation made for other parameters (party %u)",
+                         (unsigned)ctx->prover);
+    else if (!err && !kg_mpc_bn_in_pm(k, KG_CGGMP_ELL, NULL))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "Πenc: witness k out of range ±2^ℓ (party %u)", (unsigned)ctx->prover);
+    if (err) goto out;
+    pf->S = pre->S, pf->A = pre->A, pf->C = pre->C;
+    pre->S = pre->A = pre->C = NULL;
+    e = BN_new(), pf->z1 = BN_new(), pf->z2 = BN_new(), pf->z3 = BN_new();
+    if (!e || !pf->z1 || !pf->z2 || !pf->z3) {
         err = kg_err_set(KG_ERR_NOMEM, "Πenc: out of memory");
         goto out;
     }
-    if ((err = kg_mpc_bn_rand_pm(alpha, KG_CGGMP_ELL + KG_CGGMP_EPS, NULL)) ||
-        (err = kg_mpc_bn_rand_pm(mu, KG_CGGMP_ELL, aux->mod.n)) || (err = kg_mpc_bn_rand_unit(r, n0->n)) ||
-        (err = kg_mpc_bn_rand_pm(gamma, KG_CGGMP_ELL + KG_CGGMP_EPS, aux->mod.n)))
-        goto out;
-    if ((err = kg_mpc_rped_commit(aux, pf->S, k, mu)) || (err = kg_mpc_paillier_enc_with(n0, pf->A, alpha, r)) ||
-        (err = kg_mpc_rped_commit(aux, pf->C, alpha, gamma)))
-        goto out;
     if ((err = enc_challenge(e, pf, ctx, aux, n0, K, q))) goto out;
-    if ((err = kg_mpc_zk_affine(pf->z1, alpha, e, k)) || (err = kg_mpc_zk_nonce_resp(pf->z2, r, rho, e, &n0->mod_n)) ||
-        (err = kg_mpc_zk_affine(pf->z3, gamma, e, mu)))
+    if ((err = kg_mpc_zk_affine(pf->z1, pre->alpha, e, k)) ||
+        (err = kg_mpc_zk_nonce_resp(pf->z2, pre->r, rho, e, &n0->mod_n)) ||
+        (err = kg_mpc_zk_affine(pf->z3, pre->gamma, e, pre->mu)))
         goto out;
 out:
-    kg_mpc_bn_free(alpha);
-    kg_mpc_bn_free(mu);
-    kg_mpc_bn_free(r);
-    kg_mpc_bn_free(gamma);
+    kg_mpc_zk_enc_pre_clear(pre); /* single use, whatever happened */
     BN_free(e);
     if (err) kg_mpc_zk_enc_clear(pf);
     return err;
+}
+
+kg_err kg_mpc_zk_enc_prove(kg_mpc_zk_enc *pf, const kg_mpc_zk_ctx *ctx, const kg_mpc_rped *aux,
+                           const kg_mpc_paillier_pk *n0, const BIGNUM *K, const BIGNUM *k, const BIGNUM *rho)
+{
+    kg_mpc_zk_enc_pre pre;
+    memset(pf, 0, sizeof *pf);
+    const BIGNUM *q = NULL;
+    kg_err err = kg_mpc_zk_order(ctx->group, &q, "Πenc");
+    if (err) return err;
+    if (!kg_mpc_bn_in_pm(k, KG_CGGMP_ELL, NULL))
+        return kg_err_set(KG_ERR_BAD_INPUT, "Πenc: witness k out of range ±2^ℓ (party %u)", (unsigned)ctx->prover);
+    if ((err = kg_mpc_zk_enc_precommit(&pre, aux, n0, k))) return err;
+    return kg_mpc_zk_enc_prove_pre(pf, &pre, ctx, aux, n0, K, k, rho);
 }
 
 kg_err kg_mpc_zk_enc_verify(const kg_mpc_zk_enc *pf, const kg_mpc_zk_ctx *ctx, const kg_mpc_rped *aux,

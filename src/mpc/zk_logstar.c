@@ -50,48 +50,94 @@ static kg_err logstar_challenge(BIGNUM *e, const kg_mpc_zk_logstar *pf, const kg
     return err;
 }
 
+/* The message-independent first message S, A, D and the masks (Y = α·B
+ * waits for B: Γ is known only in round 3). */
+kg_err kg_mpc_zk_logstar_precommit(kg_mpc_zk_logstar_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
+                                   const BIGNUM *x)
+{
+    memset(pre, 0, sizeof *pre);
+    if (!kg_mpc_bn_in_pm(x, KG_CGGMP_ELL, NULL))
+        return kg_err_set(KG_ERR_BAD_INPUT, "Πlog*: witness x out of range ±2^ℓ");
+    pre->alpha = kg_mpc_bn_secret_new(), pre->mu = kg_mpc_bn_secret_new(), pre->r = kg_mpc_bn_secret_new();
+    pre->gamma = kg_mpc_bn_secret_new(), pre->S = BN_new(), pre->A = BN_new(), pre->D = BN_new();
+    pre->nh = BN_dup(aux->mod.n), pre->n0 = BN_dup(n0->n);
+    kg_err err = KG_OK;
+    if (!pre->alpha || !pre->mu || !pre->r || !pre->gamma || !pre->S || !pre->A || !pre->D || !pre->nh || !pre->n0)
+        err = kg_err_set(KG_ERR_NOMEM, "Πlog*: out of memory");
+    if (!err) err = kg_mpc_bn_rand_pm(pre->alpha, KG_CGGMP_ELL + KG_CGGMP_EPS, NULL);
+    if (!err) err = kg_mpc_bn_rand_pm(pre->mu, KG_CGGMP_ELL, aux->mod.n);
+    if (!err) err = kg_mpc_bn_rand_unit(pre->r, n0->n);
+    if (!err) err = kg_mpc_bn_rand_pm(pre->gamma, KG_CGGMP_ELL + KG_CGGMP_EPS, aux->mod.n);
+    if (!err) err = kg_mpc_rped_commit(aux, pre->S, x, pre->mu);
+    if (!err) err = kg_mpc_paillier_enc_with(n0, pre->A, pre->alpha, pre->r);
+    if (!err) err = kg_mpc_rped_commit(aux, pre->D, pre->alpha, pre->gamma);
+    if (err) kg_mpc_zk_logstar_pre_clear(pre);
+    return err;
+}
+
+void kg_mpc_zk_logstar_pre_clear(kg_mpc_zk_logstar_pre *pre)
+{
+    kg_mpc_bn_free(pre->alpha);
+    kg_mpc_bn_free(pre->mu);
+    kg_mpc_bn_free(pre->r);
+    kg_mpc_bn_free(pre->gamma);
+    BN_free(pre->S);
+    BN_free(pre->A);
+    BN_free(pre->D);
+    BN_free(pre->nh);
+    BN_free(pre->n0);
+    memset(pre, 0, sizeof *pre);
+}
+
+kg_err kg_mpc_zk_logstar_prove_pre(kg_mpc_zk_logstar *pf, kg_mpc_zk_logstar_pre *pre, const kg_mpc_zk_ctx *ctx,
+                                   const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0, const BIGNUM *C,
+                                   const kg_mpc_point *X, const kg_mpc_point *B, const BIGNUM *x, const BIGNUM *rho)
+{
+    const BIGNUM *q = NULL;
+    BIGNUM *e = NULL;
+    unsigned who = ctx->prover;
+    memset(pf, 0, sizeof *pf);
+    kg_err err = kg_mpc_zk_order(ctx->group, &q, "Πlog*");
+    if (!err && !pre->S)
+        err = kg_err_set(KG_ERR_BAD_INPUT, "Πlog*: precomputation missing or already used (party %u)", who);
+    else if (!err && (BN_cmp(pre->nh, aux->mod.n) || BN_cmp(pre->n0, n0->n)))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "Πlog*: precomputation made for other parameters (party %u)", who);
+    else if (!err && !kg_mpc_bn_in_pm(x, KG_CGGMP_ELL, NULL))
+        err = kg_err_set(KG_ERR_BAD_INPUT, "Πlog*: witness x out of range ±2^ℓ (party %u)", who);
+    if (err) goto out;
+    pf->S = pre->S, pf->A = pre->A, pf->D = pre->D;
+    pre->S = pre->A = pre->D = NULL;
+    e = BN_new(), pf->z1 = BN_new(), pf->z2 = BN_new(), pf->z3 = BN_new();
+    if (!e || !pf->z1 || !pf->z2 || !pf->z3) {
+        err = kg_err_set(KG_ERR_NOMEM, "Πlog*: out of memory");
+        goto out;
+    }
+    if ((err = kg_mpc_point_mul_bn(ctx->group, &pf->Y, pre->alpha, B))) goto out;
+    if ((err = logstar_challenge(e, pf, ctx, aux, n0, C, X, B, q))) goto out;
+    if ((err = kg_mpc_zk_affine(pf->z1, pre->alpha, e, x)) ||
+        (err = kg_mpc_zk_nonce_resp(pf->z2, pre->r, rho, e, &n0->mod_n)) ||
+        (err = kg_mpc_zk_affine(pf->z3, pre->gamma, e, pre->mu)))
+        goto out;
+out:
+    kg_mpc_zk_logstar_pre_clear(pre); /* single use, whatever happened */
+    BN_free(e);
+    if (err) kg_mpc_zk_logstar_clear(pf);
+    return err;
+}
+
 kg_err kg_mpc_zk_logstar_prove(kg_mpc_zk_logstar *pf, const kg_mpc_zk_ctx *ctx, const kg_mpc_rped *aux,
                                const kg_mpc_paillier_pk *n0, const BIGNUM *C, const kg_mpc_point *X,
                                const kg_mpc_point *B, const BIGNUM *x, const BIGNUM *rho)
 {
     const BIGNUM *q = NULL;
+    kg_mpc_zk_logstar_pre pre;
     memset(pf, 0, sizeof *pf);
     kg_err err = kg_mpc_zk_order(ctx->group, &q, "Πlog*");
     if (err) return err;
     if (!kg_mpc_bn_in_pm(x, KG_CGGMP_ELL, NULL))
         return kg_err_set(KG_ERR_BAD_INPUT, "Πlog*: witness x out of range ±2^ℓ (party %u)", (unsigned)ctx->prover);
-    BIGNUM *alpha = kg_mpc_bn_secret_new(), *mu = kg_mpc_bn_secret_new(), *r = kg_mpc_bn_secret_new();
-    BIGNUM *gamma = kg_mpc_bn_secret_new(), *e = BN_new();
-    pf->S = BN_new();
-    pf->A = BN_new();
-    pf->D = BN_new();
-    pf->z1 = BN_new();
-    pf->z2 = BN_new();
-    pf->z3 = BN_new();
-    if (!alpha || !mu || !r || !gamma || !e || !pf->S || !pf->A || !pf->D || !pf->z1 || !pf->z2 || !pf->z3) {
-        err = kg_err_set(KG_ERR_NOMEM, "Πlog*: out of memory");
-        goto out;
-    }
-    if ((err = kg_mpc_bn_rand_pm(alpha, KG_CGGMP_ELL + KG_CGGMP_EPS, NULL)) ||
-        (err = kg_mpc_bn_rand_pm(mu, KG_CGGMP_ELL, aux->mod.n)) || (err = kg_mpc_bn_rand_unit(r, n0->n)) ||
-        (err = kg_mpc_bn_rand_pm(gamma, KG_CGGMP_ELL + KG_CGGMP_EPS, aux->mod.n)))
-        goto out;
-    if ((err = kg_mpc_rped_commit(aux, pf->S, x, mu)) || (err = kg_mpc_paillier_enc_with(n0, pf->A, alpha, r)) ||
-        (err = kg_mpc_point_mul_bn(ctx->group, &pf->Y, alpha, B)) ||
-        (err = kg_mpc_rped_commit(aux, pf->D, alpha, gamma)))
-        goto out;
-    if ((err = logstar_challenge(e, pf, ctx, aux, n0, C, X, B, q))) goto out;
-    if ((err = kg_mpc_zk_affine(pf->z1, alpha, e, x)) || (err = kg_mpc_zk_nonce_resp(pf->z2, r, rho, e, &n0->mod_n)) ||
-        (err = kg_mpc_zk_affine(pf->z3, gamma, e, mu)))
-        goto out;
-out:
-    kg_mpc_bn_free(alpha);
-    kg_mpc_bn_free(mu);
-    kg_mpc_bn_free(r);
-    kg_mpc_bn_free(gamma);
-    BN_free(e);
-    if (err) kg_mpc_zk_logstar_clear(pf);
-    return err;
+    if ((err = kg_mpc_zk_logstar_precommit(&pre, aux, n0, x))) return err;
+    return kg_mpc_zk_logstar_prove_pre(pf, &pre, ctx, aux, n0, C, X, B, x, rho);
 }
 
 kg_err kg_mpc_zk_logstar_verify(const kg_mpc_zk_logstar *pf, const kg_mpc_zk_ctx *ctx, const kg_mpc_rped *aux,

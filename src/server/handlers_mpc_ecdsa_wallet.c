@@ -398,39 +398,6 @@ static kg_err psbt_sign_ecdsa(kg_chain_psbt *p, kg_chain_psbt *q, size_t *n_sign
     return e;
 }
 
-/* Finalize p into *hex (the network transaction) and its txid. */
-static kg_err psbt_finish(kg_chain_psbt *p, char **hex, char txid[65])
-{
-    size_t len = 0;
-    uint8_t *raw = NULL, id[32];
-    kg_chain_btc_tx tx;
-    memset(&tx, 0, sizeof tx);
-    kg_err e = kg_chain_psbt_finalize(p);
-    if (e == KG_OK)
-        e = kg_chain_psbt_extract(NULL, 0, &len, p);
-    raw = e == KG_OK ? malloc(len ? len : 1) : NULL;
-    *hex = e == KG_OK ? malloc(2 * len + 1) : NULL;
-    if (e == KG_OK && (raw == NULL || *hex == NULL))
-        e = kg_err_set(KG_ERR_NOMEM, "out of memory");
-    if (e == KG_OK)
-        e = kg_chain_psbt_extract(raw, len, &len, p);
-    if (e == KG_OK)
-        e = kg_chain_btc_tx_alloc(&tx, p->n_in, p->n_out, len / 2 + 1, 0);
-    if (e == KG_OK)
-        e = kg_chain_btc_tx_parse(&tx, raw, len);
-    if (e == KG_OK) {
-        kg_hex_encode(*hex, raw, len);
-        kg_chain_btc_tx_txid(id, &tx);
-        kg_chain_btc_txid_hex(txid, id);
-    } else {
-        free(*hex);
-        *hex = NULL;
-    }
-    kg_chain_btc_tx_free(&tx);
-    free(raw);
-    return e;
-}
-
 kg_err kg_h_mpc_ecdsa_psbt(kg_req *r, json_t **out)
 {
     static const char *const fields[] = { "psbt", "network", "finalize", "path", NULL };
@@ -472,7 +439,7 @@ kg_err kg_h_mpc_ecdsa_psbt(kg_req *r, json_t **out)
     if (e == KG_OK)
         e = kg_chain_psbt_to_base64(&signed_b64, &p);
     if (e == KG_OK && finalize)
-        e = psbt_finish(&p, &hex, txid);
+        e = kg_server_psbt_finish(&p, &hex, txid);
     if (e == KG_OK) {
         *out = json_pack("{s:s,s:s,s:I,s:s,s:s?,s:s?}", "key_id", r->target.param, "psbt", signed_b64,
                          "signed_inputs", (json_int_t)n_signed, "path", path ? path : "m", "tx", hex, "txid",

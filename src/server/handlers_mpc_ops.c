@@ -3,7 +3,7 @@
  *
  *   POST /v1/mpc/keys/{key_id}/refresh  {}                        new shares, same key
  *   POST /v1/mpc/keys/{key_id}/reshare  {"threshold":T,"parties":[ids]}
- *        (FROST and CGGMP21 keys; repair and resync are FROST only)
+ *        (FROST and CGGMP21 keys)
  *   POST /v1/mpc/keys/{key_id}/repair   {"node":N}                rebuild N's share
  *   POST /v1/mpc/keys/{key_id}/resync   {}                        rebuild the record from
  *        the nodes (after a crash between the nodes' commit and the record's save)
@@ -58,9 +58,10 @@ static kg_err run_key_op(kg_req *r, json_t **out, const key_op *op)
     pthread_mutex_lock(stripe);
     e = kg_server_mpc_key_load(r->srv, k, r->target.param);
     uint32_t old_epoch = k->epoch;
-    if (e == KG_OK && k->ecdsa && op->kind > 1) /* CGGMP21 keys: refresh and reshare (coord_cggmp*.c) */
-        e = kg_err_set(KG_ERR_BAD_INPUT, "MPC key %s is %s: repair and resync are not available for "
-                       "threshold ECDSA keys yet; refresh and reshare are", k->key_id, kg_mpc_key_scheme(k));
+    if (e == KG_OK && k->ecdsa && op->kind == 2) /* CGGMP21 keys (coord_cggmp*.c) */
+        e = kg_mpc_coordinator_cggmp_repair(m->co, k, op->node);
+    else if (e == KG_OK && k->ecdsa && op->kind == 3)
+        e = kg_mpc_coordinator_cggmp_resync(m->co, k);
     else if (e == KG_OK && k->ecdsa && op->kind == 1)
         e = kg_mpc_coordinator_cggmp_reshare(m->co, k, op->t, op->ids, op->n);
     else if (e == KG_OK && k->ecdsa)

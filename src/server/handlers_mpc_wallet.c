@@ -261,8 +261,7 @@ static kg_err psbt_sign_mpc(kg_chain_psbt *p, kg_chain_psbt *q, size_t *n_signed
     return e;
 }
 
-/* Finalize p and extract the network transaction into *hex and txid. */
-static kg_err psbt_finish(kg_chain_psbt *p, char **hex, char txid[65])
+kg_err kg_server_psbt_finish(kg_chain_psbt *p, char **hex, char txid[65])
 {
     size_t len = 0;
     uint8_t *raw = NULL, id[32];
@@ -333,7 +332,7 @@ kg_err kg_h_mpc_psbt(kg_req *r, json_t **out)
     if (e == KG_OK)
         e = kg_chain_psbt_to_base64(&signed_b64, &p);
     if (e == KG_OK && finalize)
-        e = psbt_finish(&p, &hex, txid);
+        e = kg_server_psbt_finish(&p, &hex, txid);
     if (e == KG_OK) {
         *out = json_pack("{s:s,s:s,s:I,s:s?,s:s?}", "key_id", r->target.param, "psbt", signed_b64, "signed_inputs",
                          (json_int_t)n_signed, "tx", hex, "txid", hex ? txid : NULL);

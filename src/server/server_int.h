@@ -310,6 +310,9 @@ kg_err kg_h_mpc_address(kg_req *r, json_t **out);
 kg_err kg_h_mpc_psbt(kg_req *r, json_t **out);
 kg_err kg_h_mpc_btc_send(kg_req *r, json_t **out);
 kg_err kg_h_mpc_sol_transfer(kg_req *r, json_t **out);
+/* Finalize a fully signed PSBT: *hex (malloc'd) the network transaction and
+ * its txid (shared by the P2TR and the P2WPKH PSBT routes). */
+kg_err kg_server_psbt_finish(kg_chain_psbt *p, char **hex, char txid[65]) KG_WARN_UNUSED;
 
 /* Threshold ECDSA (CGGMP21) keys (handlers_mpc_ecdsa.c): presign, digest
  * signing; the FROST routes hand ECDSA keys over (kg_server_mpc_key_is_ecdsa). */

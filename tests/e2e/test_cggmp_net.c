@@ -50,43 +50,14 @@
 #define N 5
 /* Primes per node: each aux or refresh takes two (from the end of the
  * file). Nodes 1..3 run four (two keys' aux, a 3-of-5 aux, a refresh),
- * nodes 4 and 5 one. Every file starts with the same PAD lines, never
+ * nodes 4 and 5 one. Every file starts with the same padding lines (mpc_nodes_fill_primes), never
  * taken, so no pool falls below its target of four and no node spends
  * the test making primes in the background. */
 static const int PRIMES[N + 1] = {0, 8, 8, 8, 2, 2};
-#define PAD_FROM 36
-#define PAD 4
 
 static mpc_nodes M;
 static kg_mpc_key K1; /* 2-of-3 secp256k1 on nodes 1..3 */
 static secp256k1_context *ctx;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Node id's pool file: the PAD shared lines, then `count` fixture lines
- * starting at `from`. */
-static int fill_pool(int id, int from, int count)
-{
-    char in[600], out[320], line[1024];
-    snprintf(in, sizeof in, "%s/tests/mpc/fixtures/safe_primes_1024.txt", KG_SOURCE_DIR);
-    mpc_nodes_path(out, sizeof out, &M, id, "cggmp-primes.txt");
-    int n = 0;
-    FILE *g = fopen(out, "w");
-    for (int pass = 0; pass < 2 && g; pass++) {
-        int lo = pass ? from : PAD_FROM, hi = pass ? from + count : PAD_FROM + PAD;
-        FILE *f = fopen(in, "r");
-        for (int i = 0; f && fgets(line, sizeof line, f); i++)
-            if (i >= lo && i < hi && fputs(line, g) >= 0) n++;
-        if (f) fclose(f);
-    }
-    if (g) fclose(g);
-    return n == count + PAD ? 0 : -1;
-}
 
 static int teardown(void **state)
 {
@@ -104,15 +75,15 @@ static int setup(void **state)
     setenv("KG_MPC_PAILLIER_BITS", "2048", 1);
     if (mpc_nodes_init(&M, "kg-cggmp-net", N, false) != 0) return -1;
     for (int id = 1, from = 0; id <= N; from += PRIMES[id], id++)
-        if (fill_pool(id, from, PRIMES[id]) != 0 || mpc_nodes_start(&M, id, NULL) != 0) return -1;
+        if (mpc_nodes_fill_primes(&M, id, from, PRIMES[id]) != 0 || mpc_nodes_start(&M, id, NULL) != 0) return -1;
     uint16_t ids[3] = {1, 2, 3};
-    double t0 = now_ms();
+    double t0 = mpc_nodes_now_ms();
     kg_err e = kg_mpc_coordinator_cggmp_keygen(M.co, &K1, KG_MPC_GROUP_SECP256K1, 2, ids, 3);
     if (e != KG_OK) {
         fprintf(stderr, "keygen: %s\n", kg_err_detail(e));
         return -1;
     }
-    printf("figure: 2-of-3 secp256k1 keygen + aux: %.0f ms\n", now_ms() - t0);
+    printf("figure: 2-of-3 secp256k1 keygen + aux: %.0f ms\n", mpc_nodes_now_ms() - t0);
     return 0;
 }
 
@@ -272,18 +243,18 @@ static void test_secp256k1_2of3(void **state)
     assert_string_equal(kg_mpc_key_scheme(&K1), "cggmp21-secp256k1");
     pub_bytes(pub, K1.g, &K1.group_public);
 
-    double t0 = now_ms();
+    double t0 = mpc_nodes_now_ms();
     kg_err e = kg_mpc_coordinator_cggmp_presign(M.co, &K1, 2, &made);
     if (e) fail_msg("presign: %s", kg_err_detail(e));
-    printf("figure: 2-of-3 secp256k1 presign: %.0f ms each\n", (now_ms() - t0) / 2);
+    printf("figure: 2-of-3 secp256k1 presign: %.0f ms each\n", (mpc_nodes_now_ms() - t0) / 2);
     assert_int_equal(made, 2);
     assert_int_equal(node_presigs(1, &K1, ids0, 4), 2); /* lowest ids: nodes 1 and 2 */
     assert_int_equal(node_presigs(2, &K1, ids0, 4), 2);
 
     kg_crypto_sha256(dg, (const uint8_t *)"cggmp one", 9);
-    t0 = now_ms();
+    t0 = mpc_nodes_now_ms();
     sign_ok(&K1, "online sign", dg, NULL, sig, &recid, &child);
-    printf("figure: 2-of-3 secp256k1 online sign: %.1f ms\n", now_ms() - t0);
+    printf("figure: 2-of-3 secp256k1 online sign: %.1f ms\n", mpc_nodes_now_ms() - t0);
     k1_check(sig, recid, dg, pub);
     assert_true(kg_mpc_point_eq(K1.g, &child, &K1.group_public));
 
@@ -303,9 +274,9 @@ static void test_secp256k1_2of3(void **state)
     memcpy(cc, K1.chain_code, 32);
     ckd_pub(pub, cc, 0);
     ckd_pub(pub, cc, 5);
-    t0 = now_ms();
+    t0 = mpc_nodes_now_ms();
     sign_ok(&K1, "child m/0/5 (full signing)", dg, "m/0/5", sig, &recid, &child);
-    printf("figure: 2-of-3 secp256k1 full sign (presign + sign): %.0f ms\n", now_ms() - t0);
+    printf("figure: 2-of-3 secp256k1 full sign (presign + sign): %.0f ms\n", mpc_nodes_now_ms() - t0);
     uint8_t cb[33];
     pub_bytes(cb, K1.g, &child);
     assert_memory_equal(cb, pub, 33);
@@ -327,16 +298,16 @@ static void test_p256_full_signing(void **state)
     uint16_t ids[3] = {3, 1, 2};
     uint8_t dg[32], sig[64], pub[33];
     int recid = -1;
-    double t0 = now_ms();
+    double t0 = mpc_nodes_now_ms();
     kg_err e = kg_mpc_coordinator_cggmp_keygen(M.co, &k, KG_MPC_GROUP_P256, 2, ids, 3);
     if (e) fail_msg("P-256 keygen: %s", kg_err_detail(e));
-    printf("figure: 2-of-3 P-256 keygen + aux: %.0f ms\n", now_ms() - t0);
+    printf("figure: 2-of-3 P-256 keygen + aux: %.0f ms\n", mpc_nodes_now_ms() - t0);
     assert_string_equal(kg_mpc_key_scheme(&k), "cggmp21-p256");
     pub_bytes(pub, k.g, &k.group_public);
     kg_crypto_sha256(dg, (const uint8_t *)"p256", 4);
-    t0 = now_ms();
+    t0 = mpc_nodes_now_ms();
     sign_ok(&k, "P-256 full sign", dg, NULL, sig, &recid, NULL);
-    printf("figure: 2-of-3 P-256 full sign: %.0f ms\n", now_ms() - t0);
+    printf("figure: 2-of-3 P-256 full sign: %.0f ms\n", mpc_nodes_now_ms() - t0);
     assert_true(p256_verify(pub, sig, dg));
     dg[3] ^= 1;
     assert_false(p256_verify(pub, sig, dg));
@@ -361,18 +332,18 @@ static void test_3of5_two_down(void **state)
     uint8_t dg[32], sig[64], pub[33];
     int recid = -1;
     unsigned made = 0;
-    double t0 = now_ms();
+    double t0 = mpc_nodes_now_ms();
     kg_err e = kg_mpc_coordinator_cggmp_keygen(M.co, &k, KG_MPC_GROUP_SECP256K1, 3, ids, 5);
     if (e) fail_msg("3-of-5 keygen: %s", kg_err_detail(e));
-    printf("figure: 3-of-5 secp256k1 keygen + aux: %.0f ms\n", now_ms() - t0);
+    printf("figure: 3-of-5 secp256k1 keygen + aux: %.0f ms\n", mpc_nodes_now_ms() - t0);
     pub_bytes(pub, k.g, &k.group_public);
-    t0 = now_ms();
+    t0 = mpc_nodes_now_ms();
     assert_int_equal(kg_mpc_coordinator_cggmp_presign(M.co, &k, 1, &made), KG_OK);
-    printf("figure: 3-of-5 secp256k1 presign: %.0f ms\n", now_ms() - t0);
+    printf("figure: 3-of-5 secp256k1 presign: %.0f ms\n", mpc_nodes_now_ms() - t0);
     kg_crypto_sha256(dg, (const uint8_t *)"3of5", 4);
-    t0 = now_ms();
+    t0 = mpc_nodes_now_ms();
     sign_ok(&k, "3-of-5 online", dg, NULL, sig, &recid, NULL);
-    printf("figure: 3-of-5 secp256k1 online sign: %.1f ms\n", now_ms() - t0);
+    printf("figure: 3-of-5 secp256k1 online sign: %.1f ms\n", mpc_nodes_now_ms() - t0);
     k1_check(sig, recid, dg, pub);
 
     assert_int_equal(kg_mpc_coordinator_cggmp_presign(M.co, &k, 1, &made), KG_OK); /* on nodes 1, 2, 3 */
@@ -417,10 +388,10 @@ static void test_refresh(void **state)
     unsigned made = 0;
     pub_bytes(pub, K1.g, &K1.group_public);
     assert_int_equal(kg_mpc_coordinator_cggmp_presign(M.co, &k, 1, &made), KG_OK);
-    double t0 = now_ms();
+    double t0 = mpc_nodes_now_ms();
     kg_err e = kg_mpc_coordinator_cggmp_refresh(M.co, &k);
     if (e) fail_msg("refresh: %s", kg_err_detail(e));
-    printf("figure: 2-of-3 secp256k1 refresh: %.0f ms\n", now_ms() - t0);
+    printf("figure: 2-of-3 secp256k1 refresh: %.0f ms\n", mpc_nodes_now_ms() - t0);
     assert_int_equal(k.epoch, K1.epoch + 1);
     assert_true(kg_mpc_point_eq(k.g, &k.group_public, &K1.group_public));
     for (unsigned i = 0; i < k.n; i++) assert_false(kg_mpc_point_eq(k.g, &k.pub[i], &K1.pub[i]));

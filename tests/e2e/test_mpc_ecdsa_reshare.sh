@@ -7,7 +7,10 @@
 # reshared (REST) to 3-of-4 with node 4 new, then (CLI) to 2-of-2 on nodes
 # 2 and 4: every time the public key and chain code stay, the epoch goes up,
 # and a signature made by the new set verifies under the key with OpenSSL
-# (which we did not write). Bad input is a 400 that changes nothing.
+# (which we did not write). Between the two, node 4 is repaired (REST: a
+# reshare to the same set, epoch + 1) and the record resynced (REST, then
+# CLI after the last reshare: unchanged). Bad input is a 400 that changes
+# nothing.
 set -u
 SRC=${KG_SOURCE_DIR:?KG_SOURCE_DIR must name the source tree}
 # shellcheck source=tests/e2e/lib.sh
@@ -72,7 +75,7 @@ printf '{"threshold":4,"parties":[1,2,3]}' >"$TMP/r.json"
 assert_http 400 bad_input POST "/v1/mpc/keys/$KEY/reshare" "$TMP/r.json"
 printf '{"threshold":2,"parties":[1,1,2]}' >"$TMP/r.json"
 assert_http 400 bad_input POST "/v1/mpc/keys/$KEY/reshare" "$TMP/r.json"
-printf '{"node":3}' >"$TMP/r.json"
+printf '{"node":9}' >"$TMP/r.json" # not a holder
 assert_http 400 bad_input POST "/v1/mpc/keys/$KEY/repair" "$TMP/r.json"
 st=$(http GET "/v1/mpc/keys/$KEY")
 jq -e '.epoch == 0 and .threshold == 2' "$TMP/body" >/dev/null || fail "the key changed: $(cat "$TMP/body")"
@@ -87,9 +90,25 @@ st=$(http GET "/v1/mpc/keys/$KEY")
 jq -e '.epoch == 1 and .threshold == 3' "$TMP/body" >/dev/null || fail "the record was not saved: $(cat "$TMP/body")"
 sign_and_verify "$KEY" "3-of-4"
 
-step "reshare (CLI) 3-of-4 -> 2-of-2 on nodes 2 and 4"
+step "repair (REST) node 4: a reshare to the same set dealt by 3 others, epoch 2; resync changes nothing"
+printf '{"node":4}' >"$TMP/r.json"
+st=$(http POST "/v1/mpc/keys/$KEY/repair" "$TMP/r.json")
+[ "$st" = 200 ] || fail "repair: HTTP $st: $(head -c 400 "$TMP/body")"
+jq -e --arg p "$PUB" --arg c "$CC" '.public_key == $p and .chain_code == $c and .epoch == 2 and .threshold == 3
+    and .nodes == [1,2,3,4] and .stale == []' "$TMP/body" >/dev/null || fail "repair: $(cat "$TMP/body")"
+sign_and_verify "$KEY" "3-of-4 after the repair of node 4"
+printf '{}' >"$TMP/r.json"
+st=$(http POST "/v1/mpc/keys/$KEY/resync" "$TMP/r.json")
+[ "$st" = 200 ] || fail "resync: HTTP $st: $(head -c 400 "$TMP/body")"
+jq -e '.epoch == 2 and .threshold == 3 and .nodes == [1,2,3,4] and .stale == []' "$TMP/body" >/dev/null \
+    || fail "resync: $(cat "$TMP/body")"
+
+step "reshare (CLI) 3-of-4 -> 2-of-2 on nodes 2 and 4; resync (CLI) keeps it"
 run 0 "$KG" mpc reshare --key "$KEY" --threshold 2 --parties 2,4 --json
-jq -e --arg p "$PUB" '.public_key == $p and .epoch == 2 and .threshold == 2 and .nodes == [2,4]' "$TMP/out" >/dev/null \
+jq -e --arg p "$PUB" '.public_key == $p and .epoch == 3 and .threshold == 2 and .nodes == [2,4]' "$TMP/out" >/dev/null \
     || fail "mpc reshare: $(cat "$TMP/out")"
 sign_and_verify "$KEY" "2-of-2 on nodes 2 and 4"
+run 0 "$KG" mpc resync --key "$KEY" --json
+jq -e --arg p "$PUB" '.public_key == $p and .epoch == 3 and .threshold == 2 and .nodes == [2,4] and .stale == []' \
+    "$TMP/out" >/dev/null || fail "mpc resync: $(cat "$TMP/out")"
 echo "ok"

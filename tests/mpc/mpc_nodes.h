@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kashguard/mpc/node.h"
@@ -61,6 +62,42 @@ static inline void mpc_nodes_path(char *out, size_t cap, const mpc_nodes *m, int
 {
     if (name) snprintf(out, cap, "%s/node%d/%s", m->dir, id, name);
     else snprintf(out, cap, "%s/node%d", m->dir, id);
+}
+
+/* CGGMP21 suites: write node id's safe-prime pool (<data>/cggmp-primes.txt)
+ * from tests/mpc/fixtures/safe_primes_1024.txt (2048-bit Paillier moduli):
+ * first the MPC_NODES_PRIME_PAD lines from MPC_NODES_PRIME_PAD_FROM, shared
+ * by every node and never taken (the pool takes from the end; they keep the
+ * node from generating primes in the background during a test), then
+ * `count` lines from `from`: give each node its own range, so no two nodes
+ * ever build the same modulus. 0 on success. */
+#define MPC_NODES_PRIME_PAD_FROM 36
+#define MPC_NODES_PRIME_PAD 4
+static inline int mpc_nodes_fill_primes(const mpc_nodes *m, int id, int from, int count)
+{
+    char in[600], out[320], line[1024];
+    snprintf(in, sizeof in, "%s/tests/mpc/fixtures/safe_primes_1024.txt", KG_SOURCE_DIR);
+    mpc_nodes_path(out, sizeof out, m, id, "cggmp-primes.txt");
+    int n = 0;
+    FILE *g = fopen(out, "w");
+    for (int pass = 0; pass < 2 && g; pass++) {
+        int lo = pass ? from : MPC_NODES_PRIME_PAD_FROM;
+        int hi = pass ? from + count : MPC_NODES_PRIME_PAD_FROM + MPC_NODES_PRIME_PAD;
+        FILE *f = fopen(in, "r");
+        for (int i = 0; f && fgets(line, sizeof line, f); i++)
+            if (i >= lo && i < hi && fputs(line, g) >= 0) n++;
+        if (f) fclose(f);
+    }
+    if (g) fclose(g);
+    return n == count + MPC_NODES_PRIME_PAD ? 0 : -1;
+}
+
+/* Monotonic milliseconds, for the figures the suites print. */
+static inline double mpc_nodes_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Whether the log of node id holds needle after byte offset from. */

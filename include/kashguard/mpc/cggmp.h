@@ -267,6 +267,40 @@ kg_err kg_mpc_cggmp_sign_combine(kg_mpc_group_id g, const kg_mpc_point *R, const
                                  const uint8_t digest[32], const kg_mpc_scalar *sigmas, size_t n,
                                  uint8_t sig[KG_CGGMP_SIG_BYTES], int *recovery_id) KG_WARN_UNUSED
     KG_NONNULL(2, 3, 4, 5, 7);
+/* --- presign precomputation engineer (cggmp_presign_prep.c) ---
+ * The work of presigning that depends on neither the other signers'
+ * messages nor the session can be done ahead, in idle time: the nonces
+ * k_i, γ_i and their encryptions, the MtA masks β, β̂ with their
+ * encryptions, and the first messages of this party's Πenc, Πaff-g and
+ * Πlog* (masks, Paillier randomisers r^N on the peers' keys, ring-Pedersen
+ * commitments on the peers' parameters). The proofs and their security
+ * are unchanged: a presign with a prep computes the same values, earlier.
+ * A prep is SECRET, kept in memory only, and single use: new_prep takes
+ * its values (the object stays, empty and marked used: a second use is
+ * refused) and every value is wiped when used. */
+typedef struct kg_mpc_cggmp_presign_prep kg_mpc_cggmp_presign_prep;
+/** Precompute for this party (share->id) and the signing set signers[0..
+ *  n_signers-1] (any order; the same rules as kg_mpc_cggmp_presign_new).
+ *  aux is only read. Seconds of CPU at 3072-bit moduli: run it off the
+ *  request path. Returns KG_OK | KG_ERR_BAD_INPUT | KG_ERR_NOMEM |
+ *  KG_ERR_CRYPTO. */
+kg_err kg_mpc_cggmp_presign_prep_new(kg_mpc_cggmp_presign_prep **out, const kg_mpc_cggmp_share *share,
+                                     const kg_mpc_cggmp_aux *aux, const uint16_t *signers,
+                                     size_t n_signers) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+/** kg_mpc_cggmp_presign_new using prep's values. KG_ERR_BAD_INPUT (prep
+ *  and nothing else unchanged) when prep was used already or made for
+ *  another key, epoch, aux info, party or signing set. On success prep is
+ *  emptied and marked used (still free it with _prep_free). */
+kg_err kg_mpc_cggmp_presign_new_prep(kg_mpc_cggmp_presign **st, const kg_mpc_cggmp_share *share,
+                                     const kg_mpc_cggmp_aux *aux, const uint16_t *signers, size_t n_signers,
+                                     const uint8_t *session, size_t len,
+                                     kg_mpc_cggmp_presign_prep *prep) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4, 8);
+/** True when prep is unused and made for this signing set (any order). */
+bool kg_mpc_cggmp_presign_prep_usable(const kg_mpc_cggmp_presign_prep *prep, const uint16_t *signers, size_t n)
+    KG_NONNULL(1, 2);
+/** Wipe and free (NULL is fine). */
+void kg_mpc_cggmp_presign_prep_free(kg_mpc_cggmp_presign_prep *prep);
+/* --- end presign precomputation --- */
 /* ---------------------------------------------------- end presign / sign */
 
 /* ------------------------------------------------- reshare (cggmp_reshare.c)

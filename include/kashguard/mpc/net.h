@@ -164,6 +164,14 @@ kg_err kg_mpc_net_send(kg_mpc_net_conn *c, const uint8_t *frame, size_t len, int
  *  KG_ERR_NOMEM. A timeout before the first byte of a frame leaves the
  *  connection usable; any other failure kills it. */
 kg_err kg_mpc_net_recv(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms) KG_WARN_UNUSED;
+/** Once a frame's first byte has arrived, the rest of it may take up to
+ *  this long whatever timeout_ms was: a short poll (a serving loop's 1 s)
+ *  must not cut a large frame in two on a loaded machine. */
+#define KG_MPC_NET_FRAME_REST_MS 30000
+/** kg_mpc_net_recv that tells an idle poll from a failure: *idle is true
+ *  when nothing arrived within timeout_ms and the connection is still
+ *  usable (the return is then KG_ERR_NETWORK), false otherwise. */
+kg_err kg_mpc_net_recv_poll(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms, bool *idle) KG_WARN_UNUSED;
 
 /** Send a TLS close_notify (best effort) and free; NULL is ignored. */
 void kg_mpc_net_close(kg_mpc_net_conn *c);

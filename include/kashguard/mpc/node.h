@@ -140,9 +140,11 @@
  *              Kinds 3 (session) / 4 (+ key id .. path as 2) verify: verifier
  *              ids list, u16 count + {prover u16, (4) sigma_j 32, blob proof}
  *              rsp: list of prover ids whose proof failed or is missing
- *   CGGMP_INFO req: key id blob   rsp: E, has aux u8, aux digest 64 (zero
- *              without), u16 count + count x {presig id 32, u16 ns + ids}
- *              (unused presignatures)
+ *   CGGMP_INFO req: key id blob [, flags u8]   rsp: E, has aux u8, aux
+ *              digest 64 (zero without), u16 count + count x {presig id 32,
+ *              u16 ns + ids} (unused presignatures), u16 count + count x R;
+ *              flag 1 adds t u16, u16 n + ids, group key P, chain code 32,
+ *              n x P public shares (coord_cggmp_resync.c)
  *   ERROR rsp: u16 kg_err code, then the detail text (no NUL)
  *
  * Node ids are the FROST identifiers; a t-of-n DKG uses nodes 1..n. */
@@ -487,6 +489,25 @@ kg_err kg_mpc_coordinator_cggmp_refresh(kg_mpc_coordinator *co, kg_mpc_key *key)
  *  still sign. */
 kg_err kg_mpc_coordinator_cggmp_reshare(kg_mpc_coordinator *co, kg_mpc_key *key, unsigned new_t,
                                         const uint16_t *new_ids, size_t new_n) KG_WARN_UNUSED;
+/** Repair node `node` of a CGGMP21 key (coord_cggmp_reshare.c): its share
+ *  is at an older epoch (stale) or lost, or it is suspect. A reshare to the
+ *  same set and threshold dealt by t holders at the key's epoch other than
+ *  `node` (which only receives; its old record, if any, is replaced), then
+ *  aux info for the whole set: every holder must be reachable. No node
+ *  learns anything secret. On success *key is at epoch + 1 with new public
+ *  shares, no holder stale, the old epoch's presignatures gone; on failure
+ *  *key is unchanged. */
+kg_err kg_mpc_coordinator_cggmp_repair(kg_mpc_coordinator *co, kg_mpc_key *key, uint16_t node) KG_WARN_UNUSED;
+/** Rebuild a CGGMP21 key record from the nodes (coord_cggmp_resync.c),
+ *  e.g. after the coordinator lost the write that followed a refresh or
+ *  reshare: every node of the address book is asked CGGMP_INFO with its
+ *  public data; the highest epoch (not older than the record's) at which
+ *  at least t nodes with aux info report the same t, holders and public
+ *  shares of the record's group key and chain code (checked to lie on one
+ *  polynomial) becomes the record; holders that are down or at another
+ *  epoch are marked stale (repair them). KG_ERR_CONFLICT (what every node
+ *  said; the record unchanged) when no epoch qualifies. */
+kg_err kg_mpc_coordinator_cggmp_resync(kg_mpc_coordinator *co, kg_mpc_key *key) KG_WARN_UNUSED;
 /** Make count (1..1000) presignatures ahead of signing, each with t live
  *  nodes (preferring the lowest ids; a node that is down or fails is left
  *  out and the session rerun with another set). *made gets the number
