@@ -15,8 +15,12 @@ static BIGNUM *pool_p; /* cg-bad-paillier: the pool prime replaced (one aux at a
 void kg_mpc_evil_cg_primes(BIGNUM *p)
 {
     BIGNUM *p1 = BN_new(), *add = BN_new(), *rem = BN_new();
-    if (p1 && add && rem && BN_set_word(add, 4) && BN_set_word(rem, 1) &&
-        BN_generate_prime_ex(p1, BN_num_bits(p), 0, add, rem, NULL)) {
+    int bits = BN_num_bits(p), ok = p1 && add && rem && BN_set_word(add, 4) && BN_set_word(rem, 1);
+    /* The top two bits set, like the pool's primes, so that N keeps its full
+     * size and only Πmod (not the size check) can refuse it. */
+    do ok = ok && BN_generate_prime_ex(p1, bits, 0, add, rem, NULL);
+    while (ok && !BN_is_bit_set(p1, bits - 2));
+    if (ok) {
         BN_free(pool_p);
         pool_p = BN_dup(p);
         BN_copy(p, p1); /* N = p1·q: p1 = 1 mod 4, so N is not a Paillier-Blum modulus */

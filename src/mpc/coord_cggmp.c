@@ -163,8 +163,8 @@ static kg_err report(run *r)
                 bo += (size_t)snprintf(by + bo, sizeof by - bo, "%s%u", bo ? ", " : "reported by node(s) ", p->parts[i - 1]);
         if (!bo) snprintf(by, sizeof by, "found by the coordinator");
         return kg_err_set(r->code == KG_ERR_NETWORK ? KG_ERR_VERIFY : r->code,
-                          "CGGMP21 %s of key %s aborted: node %u %s (%s)", phase_name(p->phase), p->key_id,
-                          p->parts[best], r->cwhy[from], by);
+                          "CGGMP21 %s of key %s aborted: node %u %s (%s; party %u is to blame)",
+                          phase_name(p->phase), p->key_id, p->parts[best], r->cwhy[from], by, p->parts[best]);
     }
     if (r->down[0])
         return kg_err_set(KG_ERR_NETWORK, "CGGMP21 %s of key %s aborted: unreachable: %s", phase_name(p->phase),

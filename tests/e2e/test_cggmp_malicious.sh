@@ -89,6 +89,7 @@ must_fail_aux() { # must_fail_aux MODE REGEX
     keygen && fail "$1: keygen + aux with a cheating node succeeded"
     grep -Eq "$2" "$TMP/err" || fail "$1: node 2 not named as expected ('$2'): $(cat "$TMP/err")"
     grep -q "reported by node(s) 1, 3" "$TMP/err" || fail "$1: not both honest nodes named node 2: $(cat "$TMP/err")"
+    grep -q "party 2 is to blame" "$TMP/err" || fail "$1: no 'party 2' for the audit: $(cat "$TMP/err")"
     echo "   $(grep -o 'Error: .*' "$TMP/err" | head -c 600)"
     kid=$(grep -o 'key mpc-[0-9a-f]*' "$TMP/err" | head -1 | cut -d' ' -f2)
     [ -n "$kid" ] || fail "$1: the error does not name the key"
