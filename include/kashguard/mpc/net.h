@@ -168,6 +168,11 @@ kg_err kg_mpc_net_recv(kg_bytes *out, kg_mpc_net_conn *c, int timeout_ms) KG_WAR
  *  this long whatever timeout_ms was: a short poll (a serving loop's 1 s)
  *  must not cut a large frame in two on a loaded machine. */
 #define KG_MPC_NET_FRAME_REST_MS 30000
+/** The TLS handshake of a connection kg_mpc_net_accept took may take this
+ *  long, whatever was left of its timeout_ms. (The handshake runs in the
+ *  accepting thread: a peer that stalls it delays the next accept by at
+ *  most this much; nodes listen for their coordinator only.) */
+#define KG_MPC_NET_HANDSHAKE_MS 10000
 /** kg_mpc_net_recv that tells an idle poll from a failure: *idle is true
  *  when nothing arrived within timeout_ms and the connection is still
  *  usable (the return is then KG_ERR_NETWORK), false otherwise. */
