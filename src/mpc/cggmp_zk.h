@@ -481,12 +481,11 @@ kg_err kg_mpc_zk_affg_prove_pre(kg_mpc_zk_affg *pf, kg_mpc_zk_affg_pre *pre, con
                                 const BIGNUM *x, const BIGNUM *y, const BIGNUM *rho, const BIGNUM *rho_y) KG_WARN_UNUSED;
 void kg_mpc_zk_affg_pre_clear(kg_mpc_zk_affg_pre *pre);
 
-/** Y = α·B is made by _prove_pre (B may be known only online: Γ). */
-typedef struct {
-    BIGNUM *alpha, *mu, *r, *gamma; /* secret masks */
-    BIGNUM *S, *A, *D;
-    BIGNUM *nh, *n0;
-} kg_mpc_zk_logstar_pre;
+/** Πlog*'s first message is Πenc's (S = s^x t^μ, A = enc(α; r), and
+ *  s^α t^γ: Πenc's C, Πlog*'s D) with the same ranges, so it is the same
+ *  precommitment; Y = α·B is made by _prove_pre (B may be known only
+ *  online: Γ). */
+typedef kg_mpc_zk_enc_pre kg_mpc_zk_logstar_pre;
 kg_err kg_mpc_zk_logstar_precommit(kg_mpc_zk_logstar_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
                                    const BIGNUM *x) KG_WARN_UNUSED;
 kg_err kg_mpc_zk_logstar_prove_pre(kg_mpc_zk_logstar *pf, kg_mpc_zk_logstar_pre *pre, const kg_mpc_zk_ctx *ctx,

@@ -159,31 +159,37 @@ static kg_err enc_challenge(BIGNUM *e, const kg_mpc_zk_enc *pf, const kg_mpc_zk_
     return err;
 }
 
-/* The first message (S, A, C) and its masks: everything of Πenc that the
- * session and the challenge do not touch (presign precomputation). */
-kg_err kg_mpc_zk_enc_precommit(kg_mpc_zk_enc_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
-                               const BIGNUM *k)
+kg_err kg_mpc_zk_enc_commit(kg_mpc_zk_enc_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
+                            const BIGNUM *w, const char *proof, const char *witness)
 {
     memset(pre, 0, sizeof *pre);
     /* An out-of-range witness would give a proof that cannot verify (or,
      * worse, leak through z1): refuse it here. */
-    if (!kg_mpc_bn_in_pm(k, KG_CGGMP_ELL, NULL))
-        return kg_err_set(KG_ERR_BAD_INPUT, "Πenc: witness k out of range ±2^ℓ");
+    if (!kg_mpc_bn_in_pm(w, KG_CGGMP_ELL, NULL))
+        return kg_err_set(KG_ERR_BAD_INPUT, "%s: witness %s out of range ±2^ℓ", proof, witness);
     pre->alpha = kg_mpc_bn_secret_new(), pre->mu = kg_mpc_bn_secret_new(), pre->r = kg_mpc_bn_secret_new();
     pre->gamma = kg_mpc_bn_secret_new(), pre->S = BN_new(), pre->A = BN_new(), pre->C = BN_new();
     pre->nh = BN_dup(aux->mod.n), pre->n0 = BN_dup(n0->n);
     kg_err err = KG_OK;
     if (!pre->alpha || !pre->mu || !pre->r || !pre->gamma || !pre->S || !pre->A || !pre->C || !pre->nh || !pre->n0)
-        err = kg_err_set(KG_ERR_NOMEM, "Πenc: out of memory");
+        err = kg_err_set(KG_ERR_NOMEM, "%s: out of memory", proof);
     if (!err) err = kg_mpc_bn_rand_pm(pre->alpha, KG_CGGMP_ELL + KG_CGGMP_EPS, NULL);
     if (!err) err = kg_mpc_bn_rand_pm(pre->mu, KG_CGGMP_ELL, aux->mod.n);
     if (!err) err = kg_mpc_bn_rand_unit(pre->r, n0->n);
     if (!err) err = kg_mpc_bn_rand_pm(pre->gamma, KG_CGGMP_ELL + KG_CGGMP_EPS, aux->mod.n);
-    if (!err) err = kg_mpc_rped_commit(aux, pre->S, k, pre->mu);
+    if (!err) err = kg_mpc_rped_commit(aux, pre->S, w, pre->mu);
     if (!err) err = kg_mpc_paillier_enc_with(n0, pre->A, pre->alpha, pre->r);
     if (!err) err = kg_mpc_rped_commit(aux, pre->C, pre->alpha, pre->gamma);
     if (err) kg_mpc_zk_enc_pre_clear(pre);
     return err;
+}
+
+/* The first message (S, A, C) and its masks: everything of Πenc that the
+ * session and the challenge do not touch (presign precomputation). */
+kg_err kg_mpc_zk_enc_precommit(kg_mpc_zk_enc_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
+                               const BIGNUM *k)
+{
+    return kg_mpc_zk_enc_commit(pre, aux, n0, k, "Πenc", "k");
 }
 
 void kg_mpc_zk_enc_pre_clear(kg_mpc_zk_enc_pre *pre)

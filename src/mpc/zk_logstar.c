@@ -55,38 +55,12 @@ static kg_err logstar_challenge(BIGNUM *e, const kg_mpc_zk_logstar *pf, const kg
 kg_err kg_mpc_zk_logstar_precommit(kg_mpc_zk_logstar_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
                                    const BIGNUM *x)
 {
-    memset(pre, 0, sizeof *pre);
-    if (!kg_mpc_bn_in_pm(x, KG_CGGMP_ELL, NULL))
-        return kg_err_set(KG_ERR_BAD_INPUT, "Πlog*: witness x out of range ±2^ℓ");
-    pre->alpha = kg_mpc_bn_secret_new(), pre->mu = kg_mpc_bn_secret_new(), pre->r = kg_mpc_bn_secret_new();
-    pre->gamma = kg_mpc_bn_secret_new(), pre->S = BN_new(), pre->A = BN_new(), pre->D = BN_new();
-    pre->nh = BN_dup(aux->mod.n), pre->n0 = BN_dup(n0->n);
-    kg_err err = KG_OK;
-    if (!pre->alpha || !pre->mu || !pre->r || !pre->gamma || !pre->S || !pre->A || !pre->D || !pre->nh || !pre->n0)
-        err = kg_err_set(KG_ERR_NOMEM, "Πlog*: out of memory");
-    if (!err) err = kg_mpc_bn_rand_pm(pre->alpha, KG_CGGMP_ELL + KG_CGGMP_EPS, NULL);
-    if (!err) err = kg_mpc_bn_rand_pm(pre->mu, KG_CGGMP_ELL, aux->mod.n);
-    if (!err) err = kg_mpc_bn_rand_unit(pre->r, n0->n);
-    if (!err) err = kg_mpc_bn_rand_pm(pre->gamma, KG_CGGMP_ELL + KG_CGGMP_EPS, aux->mod.n);
-    if (!err) err = kg_mpc_rped_commit(aux, pre->S, x, pre->mu);
-    if (!err) err = kg_mpc_paillier_enc_with(n0, pre->A, pre->alpha, pre->r);
-    if (!err) err = kg_mpc_rped_commit(aux, pre->D, pre->alpha, pre->gamma);
-    if (err) kg_mpc_zk_logstar_pre_clear(pre);
-    return err;
+    return kg_mpc_zk_enc_commit(pre, aux, n0, x, "Πlog*", "x");
 }
 
 void kg_mpc_zk_logstar_pre_clear(kg_mpc_zk_logstar_pre *pre)
 {
-    kg_mpc_bn_free(pre->alpha);
-    kg_mpc_bn_free(pre->mu);
-    kg_mpc_bn_free(pre->r);
-    kg_mpc_bn_free(pre->gamma);
-    BN_free(pre->S);
-    BN_free(pre->A);
-    BN_free(pre->D);
-    BN_free(pre->nh);
-    BN_free(pre->n0);
-    memset(pre, 0, sizeof *pre);
+    kg_mpc_zk_enc_pre_clear(pre);
 }
 
 kg_err kg_mpc_zk_logstar_prove_pre(kg_mpc_zk_logstar *pf, kg_mpc_zk_logstar_pre *pre, const kg_mpc_zk_ctx *ctx,
@@ -105,8 +79,8 @@ kg_err kg_mpc_zk_logstar_prove_pre(kg_mpc_zk_logstar *pf, kg_mpc_zk_logstar_pre 
     else if (!err && !kg_mpc_bn_in_pm(x, KG_CGGMP_ELL, NULL))
         err = kg_err_set(KG_ERR_BAD_INPUT, "Πlog*: witness x out of range ±2^ℓ (party %u)", who);
     if (err) goto out;
-    pf->S = pre->S, pf->A = pre->A, pf->D = pre->D;
-    pre->S = pre->A = pre->D = NULL;
+    pf->S = pre->S, pf->A = pre->A, pf->D = pre->C; /* Πenc's C is Πlog*'s D */
+    pre->S = pre->A = pre->C = NULL;
     e = BN_new(), pf->z1 = BN_new(), pf->z2 = BN_new(), pf->z3 = BN_new();
     if (!e || !pf->z1 || !pf->z2 || !pf->z3) {
         err = kg_err_set(KG_ERR_NOMEM, "Πlog*: out of memory");

@@ -38,5 +38,10 @@ kg_err kg_mpc_zk_need_unit(const BIGNUM *x, const BIGNUM *n, const char *proof, 
                            uint16_t party) KG_WARN_UNUSED;
 /** KG_OK for secp256k1/P-256 (*q their order), else KG_ERR_ARG. */
 kg_err kg_mpc_zk_order(kg_mpc_group_id g, const BIGNUM **q, const char *proof) KG_WARN_UNUSED;
+/* The shared first message of Πenc and Πlog* for witness w (in ±2^ℓ):
+ * masks α, μ, r, γ and S = s^w t^μ, A = enc_N0(α; r), C = s^α t^γ.
+ * proof and witness name the caller's proof and witness in errors. */
+kg_err kg_mpc_zk_enc_commit(kg_mpc_zk_enc_pre *pre, const kg_mpc_rped *aux, const kg_mpc_paillier_pk *n0,
+                            const BIGNUM *w, const char *proof, const char *witness) KG_WARN_UNUSED;
 
 #endif
