@@ -199,16 +199,19 @@ int main(int argc, char **argv) {
   CHECK_RV(p11->C_Encrypt(s, pt, sizeof pt, ct, &ctlen), CKR_OK);
   CHECK(ctlen == 48);
 
-  /* fail: C_Encrypt returns the code without reaching the token ... */
+  /* fail: C_Encrypt returns the code, and like a failing device it ends the
+   * operation (PKCS#11 5.2), so the next call needs a new C_EncryptInit ... */
   set_rules("# comment\nC_Encrypt fail CKR_DEVICE_ERROR\n");
   CHECK_RV(p11->C_EncryptInit(s, &enc, key), CKR_OK);
   ctlen = sizeof ct;
   CHECK_RV(p11->C_Encrypt(s, pt, sizeof pt, ct, &ctlen), CKR_DEVICE_ERROR);
   unsigned char rnd[16];
   CHECK_RV(p11->C_GenerateRandom(s, rnd, sizeof rnd), CKR_OK);
-  /* ... and removing the rule restores it (the operation is still active). */
   set_rules("");
   ctlen = sizeof ct;
+  CHECK_RV(p11->C_Encrypt(s, pt, sizeof pt, ct, &ctlen), CKR_OPERATION_NOT_INITIALIZED);
+  /* ... and removing the rule restores it. */
+  CHECK_RV(p11->C_EncryptInit(s, &enc, key), CKR_OK);
   CHECK_RV(p11->C_Encrypt(s, pt, sizeof pt, ct, &ctlen), CKR_OK);
   CHECK(ctlen == 48);
   set_rules("C_Encrypt fail 0x30\n");
@@ -216,6 +219,7 @@ int main(int argc, char **argv) {
   CHECK_RV(p11->C_Encrypt(s, pt, sizeof pt, ct, &ctlen), CKR_DEVICE_ERROR);
   unlink(control); /* a missing file is pass-through */
   ctlen = sizeof ct;
+  CHECK_RV(p11->C_EncryptInit(s, &enc, key), CKR_OK);
   CHECK_RV(p11->C_Encrypt(s, pt, sizeof pt, ct, &ctlen), CKR_OK);
 
   /* delay: a lower bound only. */

@@ -581,6 +581,24 @@ static CK_RV fault_enter(int fn, enum sel sel, unsigned long val) {
   }
 }
 
+/* A real device whose single-part C_Encrypt/C_Decrypt/C_Digest/C_Sign fails
+ * ends the operation (PKCS#11 2.40, 5.2: an error other than
+ * CKR_BUFFER_TOO_SMALL terminates it). An injected failure does the same:
+ * the real call runs into a scratch buffer and its result is dropped, so the
+ * session is not left with an active operation. */
+static void end_real_op(CK_RV (*fn)(CK_SESSION_HANDLE, unsigned char *, unsigned long, unsigned char *,
+                                    unsigned long *),
+                        CK_SESSION_HANDLE session, unsigned char *in, unsigned long in_len)
+{
+  unsigned long cap = in_len + 1024;
+  unsigned char *buf = real != NULL ? malloc(cap) : NULL;
+  if (buf == NULL)
+    return;
+  (void)fn(session, in, in_len, buf, &cap);
+  memset(buf, 0, in_len + 1024);
+  free(buf);
+}
+
 /* One wrapper per entry: count, apply any matching rule, forward. */
 static CK_RV f_C_Initialize(void *init_args)
 {
@@ -829,8 +847,10 @@ static CK_RV f_C_EncryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 static CK_RV f_C_Encrypt(CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *encrypted_data, unsigned long *encrypted_data_len)
 {
   CK_RV rv = fault_enter(IDX_C_Encrypt, SEL_SESSION, session);
-  if (rv != CKR_OK)
+  if (rv != CKR_OK) {
+    end_real_op(real->C_Encrypt, session, data, data_len);
     return rv;
+  }
   return real->C_Encrypt(session, data, data_len, encrypted_data, encrypted_data_len);
 }
 
@@ -861,8 +881,10 @@ static CK_RV f_C_DecryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 static CK_RV f_C_Decrypt(CK_SESSION_HANDLE session, unsigned char *encrypted_data, unsigned long encrypted_data_len, unsigned char *data, unsigned long *data_len)
 {
   CK_RV rv = fault_enter(IDX_C_Decrypt, SEL_SESSION, session);
-  if (rv != CKR_OK)
+  if (rv != CKR_OK) {
+    end_real_op(real->C_Decrypt, session, encrypted_data, encrypted_data_len);
     return rv;
+  }
   return real->C_Decrypt(session, encrypted_data, encrypted_data_len, data, data_len);
 }
 
@@ -893,8 +915,10 @@ static CK_RV f_C_DigestInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism)
 static CK_RV f_C_Digest(CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *digest, unsigned long *digest_len)
 {
   CK_RV rv = fault_enter(IDX_C_Digest, SEL_SESSION, session);
-  if (rv != CKR_OK)
+  if (rv != CKR_OK) {
+    end_real_op(real->C_Digest, session, data, data_len);
     return rv;
+  }
   return real->C_Digest(session, data, data_len, digest, digest_len);
 }
 
@@ -933,8 +957,10 @@ static CK_RV f_C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK
 static CK_RV f_C_Sign(CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *signature, unsigned long *signature_len)
 {
   CK_RV rv = fault_enter(IDX_C_Sign, SEL_SESSION, session);
-  if (rv != CKR_OK)
+  if (rv != CKR_OK) {
+    end_real_op(real->C_Sign, session, data, data_len);
     return rv;
+  }
   return real->C_Sign(session, data, data_len, signature, signature_len);
 }
 
