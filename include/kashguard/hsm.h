@@ -171,4 +171,191 @@ kg_err kg_hsm_sign_digest(kg_hsm_token *t, kg_bytes *sig, const kg_hsm_key *key,
 /** "CKR_PIN_INCORRECT" for rv, or "CKR_0x..." in buf for unknown values. */
 const char *kg_hsm_rv_name(unsigned long rv, char buf[static 24]);
 
+/* ------------------------------------------- replication (group KEKs) */
+/* A group of tokens holds the same keys. A key made for a group is
+ * generated on one member as sensitive but wrappable (CKA_EXTRACTABLE true,
+ * CKA_SENSITIVE true: it can leave the token only wrapped, never in
+ * plaintext), then wrapped under the group's key-encryption key (KEK,
+ * CKM_AES_KEY_WRAP_PAD) and unwrapped on every other member. The KEK is an
+ * AES-256 key with CKA_WRAP/CKA_UNWRAP that reaches a new member wrapped
+ * under an RSA-3072 transport key pair generated on that member
+ * (CKM_RSA_PKCS_OAEP), so it never exists in plaintext outside the HSMs. */
+
+/** Flags of kg_hsm_key_generate_ex. */
+#define KG_HSM_GEN_WRAPPABLE 1u  /* sensitive but CKA_EXTRACTABLE: for group keys */
+
+/** kg_hsm_key_generate with flags (0 = exactly kg_hsm_key_generate). */
+kg_err kg_hsm_key_generate_ex(kg_hsm_token *t, kg_hsm_key *out, kg_hsm_key_type type,
+                              const char *label, const uint8_t *id, size_t id_len, unsigned flags)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 4, 5);
+/** Destroy the key's objects (private/secret and public). KG_ERR_NOT_FOUND
+ *  when it is not on the token. */
+kg_err kg_hsm_key_destroy(kg_hsm_token *t, const kg_hsm_key *key) KG_WARN_UNUSED KG_NONNULL(1, 2);
+/** Every private or secret key object whose CKA_LABEL starts with
+ *  label_prefix, as a malloc'd array (free()) of *n keys with type and id
+ *  filled (handles too). */
+kg_err kg_hsm_key_list(kg_hsm_token *t, kg_hsm_key **out, size_t *n, const char *label_prefix)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+
+/** Generate a group KEK (AES-256, CKA_WRAP, CKA_UNWRAP, sensitive,
+ *  extractable only for transport) with label and id. */
+kg_err kg_hsm_kek_generate(kg_hsm_token *t, kg_hsm_key *out, const char *label,
+                           const uint8_t *id, size_t id_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+/** On the receiving token: make an RSA-3072 transport key pair (session
+ *  objects, private non-extractable) and return its public key as SPKI DER. */
+kg_err kg_hsm_transport_begin(kg_hsm_token *target, kg_hsm_key *transport, kg_bytes *pub_der)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** On the sending token: wrap kek for the transport public key (imported as
+ *  a session object) with CKM_RSA_PKCS_OAEP. */
+kg_err kg_hsm_kek_wrap_for(kg_hsm_token *source, kg_bytes *wrapped, const kg_hsm_key *kek,
+                           const uint8_t *pub_der, size_t pub_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+/** On the receiving token: unwrap the KEK as a token object with label and id. */
+kg_err kg_hsm_kek_unwrap(kg_hsm_token *target, kg_hsm_key *kek, const kg_hsm_key *transport,
+                         const uint8_t *wrapped, size_t wrapped_len, const char *label,
+                         const uint8_t *id, size_t id_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4, 6, 7);
+/** Destroy the transport key pair. */
+void kg_hsm_transport_end(kg_hsm_token *target, const kg_hsm_key *transport);
+
+/** Wrap key under kek (CKM_AES_KEY_WRAP_PAD; private keys as PKCS#8). */
+kg_err kg_hsm_key_wrap(kg_hsm_token *t, kg_bytes *wrapped, const kg_hsm_key *kek, const kg_hsm_key *key)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+/** Unwrap as a token key of type with label and id, sensitive and
+ *  wrappable; for asymmetric types the public key object is created from
+ *  pub_der (SPKI) with the same label and id. */
+kg_err kg_hsm_key_unwrap(kg_hsm_token *t, kg_hsm_key *out, const kg_hsm_key *kek, kg_hsm_key_type type,
+                         const uint8_t *wrapped, size_t wrapped_len, const char *label,
+                         const uint8_t *id, size_t id_len, const uint8_t *pub_der, size_t pub_len)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 5, 7, 8);
+
+/** RSA-OAEP (SHA-256, MGF1-SHA-256, label as the OAEP source data) decrypt
+ *  with an RSA key on the token. The token's CKM_RSA_PKCS_OAEP is used when
+ *  it takes SHA-256. Tokens that refuse it (SoftHSM2 2.6 does SHA-1 OAEP
+ *  only) but list CKM_RSA_X_509 do the raw RSA private operation, and the
+ *  OAEP decoding runs on the host (OpenSSL, constant time, the encoded
+ *  message wiped): the private key stays on the token, and the plaintext
+ *  was coming to the host anyway. KG_ERR_DECRYPT for any padding, label or
+ *  length problem (on the host path one message for all of them: no padding
+ *  oracle); KG_ERR_WRONG_KEY_USAGE (detail says so) when the token can do
+ *  neither. */
+kg_err kg_hsm_rsa_oaep_decrypt(kg_hsm_token *t, kg_bytes *out, const kg_hsm_key *key,
+                               const uint8_t *label, size_t label_len,
+                               const uint8_t *ct, size_t ct_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 6);
+/** A cheap liveness check: C_GetSessionInfo on a pooled session, logged in. */
+kg_err kg_hsm_token_ping(kg_hsm_token *t) KG_WARN_UNUSED KG_NONNULL(1);
+
+/* ================================================================= HMS */
+/* The HSM fleet manager: members (one token of one module each), groups of
+ * members that hold the same keys, health probes, least-latency balancing,
+ * failover and re-synchronisation, metrics.
+ *
+ * Every PKCS#11 call of a member runs on that member's worker threads; the
+ * caller waits at most op_timeout_ms. A call that times out or fails with a
+ * device/token/session error counts against the member; after
+ * down_after_errors consecutive failures (or one timeout) the member is
+ * "down" with the reason and the operation is retried on another healthy
+ * member of the group, so callers see a failure only when no member can
+ * serve. A probe every probe_interval_ms (login check, sign + verify with
+ * the member's probe key) moves members between healthy (probe latency
+ * under degraded_latency_ms), degraded (slower, or recent errors) and down;
+ * a down member whose probe succeeds again is re-synchronised (keys its
+ * groups hold elsewhere and it lacks are replicated to it; group keys it has
+ * and the others do not are destroyed) before it serves again.
+ *
+ * Key identities: the caller (the KMS) chooses the CKA_ID (<= 64 bytes);
+ * HMS labels objects "kg/<group>/<id>" so a group's keys can be listed. */
+
+typedef struct kg_hms kg_hms;
+
+typedef enum { KG_HMS_HEALTHY, KG_HMS_DEGRADED, KG_HMS_DOWN, KG_HMS_SYNCING } kg_hms_state;
+
+typedef struct {
+    unsigned probe_interval_ms;   /* default 2000 */
+    unsigned op_timeout_ms;       /* default 2000: a call that takes longer takes the member out */
+    unsigned down_after_errors;   /* default 3 consecutive failed calls */
+    unsigned degraded_latency_ms; /* default 250: probe slower than this = degraded */
+    unsigned sessions_per_member; /* default KG_HSM_DEFAULT_SESSIONS, also the worker count */
+    /* State changes and replication events, for the audit log. event is
+     * "member_state" | "key_replicated" | "member_resynced" | "group_created";
+     * called from HMS threads without HMS locks held. May be NULL. */
+    void (*on_event)(void *ctx, const char *event, const char *member, const char *group,
+                     const char *state, const char *reason);
+    void *event_ctx;
+} kg_hms_config;
+
+void kg_hms_config_default(kg_hms_config *cfg);
+/** Start the fleet manager (its probe thread) with no members. */
+kg_err kg_hms_open(kg_hms **out, const kg_hms_config *cfg) KG_WARN_UNUSED KG_NONNULL(1, 2);
+/** Stop the probe thread and workers (a worker stuck in a hung call is
+ *  detached), close tokens, release modules. NULL is ignored. */
+void kg_hms_close(kg_hms *h);
+
+/** Register a member. With must_open, the module must load and the token
+ *  open now (the error is returned and nothing is registered: missing
+ *  module -> KG_ERR_NOT_FOUND, wrong PIN -> KG_ERR_UNAUTHENTICATED, ...);
+ *  without it (restart from stored registrations) a member that cannot
+ *  open is registered as down with the reason and probes retry it.
+ *  Names: [A-Za-z0-9_.-]{1,64}; a taken name is KG_ERR_CONFLICT. */
+kg_err kg_hms_member_add(kg_hms *h, const char *name, const char *module_path, const char *token_label,
+                         const kg_secret *pin, bool must_open) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4, 5);
+/** Members as a JSON array of {name, module, token, state, reason,
+ *  latency_ms (EWMA), ops, errors, groups[]}. New reference. */
+json_t *kg_hms_members_json(kg_hms *h);
+/** One member with discovery: the list entry plus slot {id, description,
+ *  manufacturer, model, serial, free/total public/private memory} and
+ *  mechanisms (CKM names). KG_ERR_NOT_FOUND for an unknown name. */
+kg_err kg_hms_member_show(kg_hms *h, json_t **out, const char *name) KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+
+/** Create (or, at restart, re-open) a group of members. Finds the group KEK
+ *  ("kg/<group>/kek") on the members that have it, generates it on one
+ *  member if none has it, and transports it to the others. A group of one
+ *  member makes non-extractable keys and has no KEK. Members must exist
+ *  and be up for a new group. */
+kg_err kg_hms_group_create(kg_hms *h, const char *name, const char *const *members, size_t n_members)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** Groups as a JSON array of {name, members[], replicated, keys}. */
+json_t *kg_hms_groups_json(kg_hms *h);
+bool kg_hms_group_exists(kg_hms *h, const char *name);
+
+/** Generate a key in group on one healthy member and replicate it to every
+ *  other healthy one (members that are down get it at re-sync). pub_der
+ *  (may be NULL) receives the SPKI for asymmetric types. Errors: unknown
+ *  group KG_ERR_NOT_FOUND; no member lists the mechanism
+ *  KG_ERR_WRONG_KEY_USAGE ("unsupported mechanism ... on group X");
+ *  no healthy member KG_ERR_CRYPTO ("no healthy member in group X: ..."). */
+kg_err kg_hms_key_generate(kg_hms *h, const char *group, kg_hsm_key_type type, const uint8_t *id,
+                           size_t id_len, kg_bytes *pub_der) KG_WARN_UNUSED KG_NONNULL(1, 2, 4);
+/** Destroy the key on every member (down members at re-sync). */
+kg_err kg_hms_key_destroy(kg_hms *h, const char *group, const uint8_t *id, size_t id_len)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+
+/** Operations on a group key, balanced and failed over as described above.
+ *  digest: data is a 32-byte digest (EC keys only), else the message. */
+kg_err kg_hms_sign(kg_hms *h, kg_bytes *sig, const char *group, const uint8_t *id, size_t id_len,
+                   kg_hsm_sig_format fmt, bool digest, const uint8_t *data, size_t len)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+kg_err kg_hms_aes_gcm_encrypt(kg_hms *h, kg_bytes *out, const char *group, const uint8_t *id, size_t id_len,
+                              const uint8_t iv[KG_HSM_GCM_IV_BYTES], const uint8_t *aad, size_t aad_len,
+                              const uint8_t *pt, size_t pt_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4, 6);
+kg_err kg_hms_aes_gcm_decrypt(kg_hms *h, kg_bytes *out, const char *group, const uint8_t *id, size_t id_len,
+                              const uint8_t iv[KG_HSM_GCM_IV_BYTES], const uint8_t *aad, size_t aad_len,
+                              const uint8_t *ct, size_t ct_len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4, 6);
+kg_err kg_hms_rsa_oaep_decrypt(kg_hms *h, kg_bytes *out, const char *group, const uint8_t *id, size_t id_len,
+                               const uint8_t *label, size_t label_len, const uint8_t *ct, size_t ct_len)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4, 8);
+/** The SPKI DER of an asymmetric group key, read from an up member. */
+kg_err kg_hms_key_public_der(kg_hms *h, kg_bytes *pub_der, const char *group, const uint8_t *id, size_t id_len)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4);
+
+/** Append the HMS metrics in Prometheus text format (HELP/TYPE lines) to
+ *  *buf (malloc'd, grown; *buf may be NULL, *len its length):
+ *  kashguard_hsm_member_up{member}, kashguard_hsm_member_state{member,state},
+ *  kashguard_hsm_operations_total{member,op}, kashguard_hsm_errors_total{member,op},
+ *  kashguard_hsm_operation_seconds_bucket/_sum/_count{member,op,le},
+ *  kashguard_hsm_failovers_total, kashguard_hsm_keys{group}. */
+kg_err kg_hms_metrics(kg_hms *h, char **buf, size_t *len) KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** Run one probe round now (tests; the probe thread does this on its own). */
+void kg_hms_probe_now(kg_hms *h);
+/** State name: "healthy" | "degraded" | "down" | "syncing". */
+const char *kg_hms_state_name(kg_hms_state s);
+
 #endif
