@@ -28,6 +28,7 @@
 
 #include "base.h"
 #include "crypto.h"
+#include "hsm.h"
 #include "store.h"
 
 typedef struct kg_kms kg_kms;
@@ -38,6 +39,23 @@ typedef struct {
     int64_t default_deletion_wait; /* seconds; default 30 days */
     bool audit_fsync;              /* fdatasync every audit batch (default true) */
     unsigned audit_checkpoint_every; /* entries between signed checkpoints (default 1000) */
+
+    /* HSM-protected keys (docs/hsm.md): keys created with "protection":"hsm"
+     * live in a group of the fleet manager. NULL hms: such requests fail
+     * with a clear error. */
+    kg_hms *hms;                    /* not owned */
+    const char *hsm_default_group;  /* group when a request names none; NULL = the only group */
+
+    /* Auto-unseal (config `seal "pkcs11" { ... }`): the root key is also
+     * stored encrypted under an AES-256 key inside the HSM (AES-GCM on the
+     * token), so the KMS unseals itself at open when the token is reachable
+     * and stays sealed with the reason in kg_kms_status otherwise (retried by
+     * kg_kms_tick). The Shamir shares of init remain recovery keys.
+     * NULL module = no auto-unseal. */
+    const char *seal_pkcs11_module;
+    const char *seal_pkcs11_token;        /* token label */
+    const kg_secret *seal_pkcs11_pin;     /* not owned; read from a file or env by the caller */
+    const char *seal_pkcs11_key_label;    /* default "kashguard-root-key" */
 } kg_kms_config;
 
 /** Fill cfg with the defaults above (data_dir = "./data"). */
@@ -69,11 +87,15 @@ json_t *kg_kms_caller_json(const kg_kms_caller *c);
 
 /* ------------------------------------------------------------------ sys */
 
-/** {"initialized":bool,"sealed":bool,"threshold":T,"shares":N,"progress":k,"version":"..."} */
+/** {"initialized":bool,"sealed":bool,"threshold":T,"shares":N,"progress":k,"version":"...",
+ *   "seal_type":"shamir"|"pkcs11","seal_error"?:"why auto-unseal failed (while sealed)"} */
 json_t *kg_kms_status(kg_kms *kms);
 
 /** Initialise: make the root key and N unseal shares (threshold T), the
- *  audit signing key and a root token. Leaves the KMS sealed.
+ *  audit signing key and a root token. Leaves the KMS sealed, except with
+ *  cfg.seal_pkcs11_module: then the root key is also sealed by a key on the
+ *  token (found or generated there) and the KMS is left unsealed; the shares
+ *  are recovery keys. A token problem fails init and stores nothing.
  *  *out = {"unseal_keys":[b64...],"root_token":"kg.…","audit_public_key":"b64"}:
  *  shown once, never stored in plaintext. KG_ERR_ALREADY_INIT | KG_ERR_BAD_INPUT. */
 kg_err kg_kms_init(kg_kms *kms, json_t **out, unsigned shares, unsigned threshold) KG_WARN_UNUSED;
@@ -83,7 +105,9 @@ kg_err kg_kms_init(kg_kms *kms, json_t **out, unsigned shares, unsigned threshol
 kg_err kg_kms_unseal(kg_kms *kms, json_t **out, const char *share_b64) KG_WARN_UNUSED;
 /** Forget any unseal progress. */
 void kg_kms_unseal_reset(kg_kms *kms);
-/** Seal: wipe the root key from memory. Requires a caller allowed "seal". */
+/** Seal: wipe the root key from memory. Requires a caller allowed "seal".
+ *  With seal "pkcs11" it also stops automatic unsealing until the KMS is
+ *  reopened (server restart): an operator's seal is deliberate. */
 kg_err kg_kms_seal(kg_kms *kms, const kg_kms_caller *who) KG_WARN_UNUSED;
 
 /** Dev mode: on a fresh data dir, init with one share and write the share to
@@ -93,7 +117,10 @@ kg_err kg_kms_seal(kg_kms *kms, const kg_kms_caller *who) KG_WARN_UNUSED;
 kg_err kg_kms_dev_bootstrap(kg_kms *kms, char **root_token) KG_WARN_UNUSED;
 
 /** Periodic work (automatic rotation due, deletions due to be destroyed,
- *  time-based audit checkpoint). Call every few seconds; no-op when sealed. */
+ *  time-based audit checkpoint). Call every few seconds. While sealed it
+ *  only retries a failed seal "pkcs11" auto-unseal, every 5 s (not after a
+ *  wrong or locked PIN, which would use up the token's PIN tries, nor after
+ *  an operator's kg_kms_seal: those wait for a restart). */
 void kg_kms_tick(kg_kms *kms);
 
 /* ----------------------------------------------------------------- keys */
@@ -107,6 +134,9 @@ void kg_kms_tick(kg_kms *kms);
  *  KG_ERR_DENIED | KG_ERR_SEALED. */
 kg_err kg_kms_key_create(kg_kms *kms, const kg_kms_caller *who, json_t **out, const json_t *req) KG_WARN_UNUSED;
 kg_err kg_kms_key_get(kg_kms *kms, const kg_kms_caller *who, json_t **out, const char *ref) KG_WARN_UNUSED;
+/** Live (not destroyed) keys by protection, for the metrics endpoint. Works
+ *  sealed too (reads metadata only); no caller check. */
+kg_err kg_kms_key_counts(kg_kms *kms, uint64_t *software, uint64_t *hsm) KG_WARN_UNUSED;
 /** {"keys":[metadata...],"next_cursor":"..."|null}; limit 1..1000 (0 = 100). */
 kg_err kg_kms_key_list(kg_kms *kms, const kg_kms_caller *who, json_t **out,
                        size_t limit, const char *cursor) KG_WARN_UNUSED;

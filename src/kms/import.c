@@ -111,8 +111,9 @@ typedef struct {
 static kg_err parse_import(import_req *r, const json_t *req)
 {
     static const char *const allowed[] = { "spec", "alias", "description", "import_token",
-                                           "wrapped_material", "wrapping_algorithm", NULL };
-    const char *spec = NULL;
+                                           "wrapped_material", "wrapping_algorithm", "protection",
+                                           NULL };
+    const char *spec = NULL, *prot = NULL;
     r->alg = ALG_KWP;
     kg_err e = kg_json_check_fields(req, allowed);
     if (e == KG_OK) e = kg_json_get_str(&spec, req, "spec", true);
@@ -120,6 +121,13 @@ static kg_err parse_import(import_req *r, const json_t *req)
     if (e == KG_OK) e = kg_json_get_str(&r->description, req, "description", false);
     if (e == KG_OK) e = kg_json_get_str(&r->token, req, "import_token", true);
     if (e == KG_OK) e = kg_json_get_str(&r->alg, req, "wrapping_algorithm", false);
+    if (e == KG_OK) e = kg_json_get_str(&prot, req, "protection", false);
+    /* HSM keys are generated inside the HSM, non-extractable: material that
+     * existed outside it cannot become one. */
+    if (e == KG_OK && prot != NULL && strcmp(prot, "software") != 0)
+        e = kg_err_set(KG_ERR_BAD_INPUT, "imported keys are software keys (\"protection\":\"software\"); "
+                       "HSM-protected keys are generated inside the HSM with `kashguard key create "
+                       "--protection hsm`");
     if (e == KG_OK) e = kg_json_get_b64(&r->wrapped, req, "wrapped_material", true, 1 << 14);
     if (e != KG_OK)
         return e;

@@ -78,6 +78,11 @@ static bool is_key_id(const char *s)
     return true;
 }
 
+bool kms_is_key_id(const char *s)
+{
+    return s != NULL && is_key_id(s);
+}
+
 static json_t *ts_json(int64_t t)
 {
     if (t <= 0)
@@ -92,6 +97,12 @@ json_t *kms_key_public(const json_t *meta)
     json_t *pub = json_deep_copy(meta);
     if (pub == NULL)
         return NULL;
+    /* Keys created before HSM protection existed are software keys. */
+    if (json_object_get(pub, "protection") == NULL &&
+        json_object_set_new(pub, "protection", json_string("software")) != 0) {
+        json_decref(pub);
+        return NULL;
+    }
     const char *k;
     json_t *v;
     void *tmp;
@@ -157,6 +168,21 @@ static kg_err put_version(kg_kms *kms, kg_store_txn *txn, const char *id, unsign
     return e;
 }
 
+/* Record an HSM-generated version (no material: its hsm_id and public key). */
+static kg_err put_hsm_version(kg_kms *kms, kg_store_txn *txn, const char *id,
+                              const kms_hsm_version *hv)
+{
+    char skey[96];
+    kg_err e = version_key(skey, sizeof(skey), id, hv->version);
+    json_t *row = e == KG_OK ? kms_hsm_version_row(hv) : NULL;
+    if (e == KG_OK && row == NULL)
+        e = kg_err_set(KG_ERR_NOMEM, "out of memory storing an HSM key version");
+    if (e == KG_OK)
+        e = kg_store_create_json(kms->st, txn, skey, row);
+    json_decref(row);
+    return e;
+}
+
 kg_err kms_key_gen_material(kg_secret **out, const kms_key_spec *spec)
 {
     *out = NULL;
@@ -204,6 +230,8 @@ kg_err kms_key_rotation_set(json_t *meta, int64_t period, int64_t now)
     return set_rotation(meta, period, now);
 }
 
+static kg_err append_version(json_t *meta, unsigned v);
+
 kg_err kms_key_add_version(kg_kms *kms, kg_store_txn *txn, json_t *meta,
                            const kg_secret *material)
 {
@@ -213,9 +241,33 @@ kg_err kms_key_add_version(kg_kms *kms, kg_store_txn *txn, json_t *meta,
     if (spec == NULL || id == NULL || !json_is_array(versions))
         return kg_err_set(KG_ERR_STORE, "key metadata in the store is damaged");
     unsigned v = (unsigned)json_integer_value(json_object_get(meta, "current_version")) + 1;
+    if (kms_key_is_hsm(meta))
+        return kg_err_set(KG_ERR_INTERNAL, "software material offered for HSM key %s", id);
     kg_err e = put_version(kms, txn, id, v, spec, material);
     if (e != KG_OK)
         return e;
+    return append_version(meta, v);
+}
+
+kg_err kms_key_add_hsm_version(kg_kms *kms, kg_store_txn *txn, json_t *meta,
+                               const kms_hsm_version *hv)
+{
+    const char *id = json_string_value(json_object_get(meta, "key_id"));
+    unsigned v = (unsigned)json_integer_value(json_object_get(meta, "current_version")) + 1;
+    if (id == NULL || !kms_key_is_hsm(meta) || !json_is_array(json_object_get(meta, "versions")))
+        return kg_err_set(KG_ERR_STORE, "key metadata in the store is damaged");
+    /* The version was generated before this transaction as current + 1: if
+     * another node rotated meanwhile, this one is stale (the caller drops it). */
+    if (hv->version != v)
+        return KG_ERR_CONFLICT;
+    kg_err e = put_hsm_version(kms, txn, id, hv);
+    return e == KG_OK ? append_version(meta, v) : e;
+}
+
+/* Append version v (just stored) to meta's versions and make it current. */
+static kg_err append_version(json_t *meta, unsigned v)
+{
+    json_t *versions = json_object_get(meta, "versions");
     int64_t now = kg_now();
     json_t *ver = json_pack("{s:I,s:s,s:o}", "version", (json_int_t)v, "state", "enabled",
                             "created_at", ts_json(now));
@@ -240,21 +292,41 @@ static json_t *new_meta(const char *id, const kms_key_spec *spec, const char *al
     return meta;
 }
 
-kg_err kms_key_store_new(kg_kms *kms, json_t **out, const kms_key_spec *spec, const char *alias,
-                         const char *description, int64_t rotation_seconds, const char *origin,
-                         const kg_secret *material, const char *consume)
+static kg_err alias_conflict(const char *alias)
 {
-    *out = NULL;
-    char id[3 + KEY_ID_HEX], skey[128];
-    kg_err e = new_key_id(id);
-    if (e != KG_OK)
-        return e;
+    return kg_err_set(KG_ERR_CONFLICT, "alias '%s' is already used by another key; choose "
+                      "another alias or move it with `kashguard key update`", alias);
+}
+
+/* The metadata of a new key; hsm (may be NULL) is its HSM version 1. */
+static json_t *make_meta(const char *id, const kms_key_spec *spec, const char *alias,
+                         const char *description, int64_t rotation_seconds, const char *origin,
+                         const kms_hsm_version *hsm)
+{
     int64_t now = kg_now();
     json_t *meta = new_meta(id, spec, alias, description, origin, now);
-    if (meta == NULL || set_rotation(meta, rotation_seconds, now) != KG_OK) {
+    if (meta == NULL || set_rotation(meta, rotation_seconds, now) != KG_OK ||
+        json_object_set_new(meta, "protection", json_string(hsm ? "hsm" : "software")) != 0 ||
+        (hsm != NULL && json_object_set_new(meta, "hsm_group", json_string(hsm->group)) != 0)) {
         json_decref(meta);
-        return kg_err_set(KG_ERR_NOMEM, "out of memory creating a key");
+        return NULL;
     }
+    return meta;
+}
+
+/* kms_key_store_new for a software key (material) or an HSM key whose
+ * version 1 was generated in the HSM already (hsm). */
+static kg_err store_new(kg_kms *kms, json_t **out, const char *id, const kms_key_spec *spec,
+                        const char *alias, const char *description, int64_t rotation_seconds,
+                        const char *origin, const kg_secret *material, const char *consume,
+                        const kms_hsm_version *hsm)
+{
+    *out = NULL;
+    char skey[128];
+    kg_err e = KG_OK;
+    json_t *meta = make_meta(id, spec, alias, description, rotation_seconds, origin, hsm);
+    if (meta == NULL)
+        return kg_err_set(KG_ERR_NOMEM, "out of memory creating a key");
     kg_store_txn *txn = NULL;
     e = kg_store_txn_begin(kms->st, &txn);
     if (e == KG_OK) {
@@ -267,11 +339,10 @@ kg_err kms_key_store_new(kg_kms *kms, json_t **out, const kms_key_spec *spec, co
         e = row ? kg_store_create_json(kms->st, txn, skey, row) : KG_ERR_NOMEM;
         json_decref(row);
         if (e == KG_ERR_CONFLICT)
-            e = kg_err_set(KG_ERR_CONFLICT, "alias '%s' is already used by another key; choose "
-                           "another alias or move it with `kashguard key update`", alias);
+            e = alias_conflict(alias);
     }
     if (e == KG_OK)
-        e = put_version(kms, txn, id, 1, spec, material);
+        e = hsm != NULL ? put_hsm_version(kms, txn, id, hsm) : put_version(kms, txn, id, 1, spec, material);
     if (e == KG_OK && consume != NULL) {
         e = kg_store_delete(kms->st, txn, consume);
         if (e == KG_ERR_NOT_FOUND)
@@ -287,6 +358,48 @@ kg_err kms_key_store_new(kg_kms *kms, json_t **out, const kms_key_spec *spec, co
     }
     *out = meta;
     return KG_OK;
+}
+
+kg_err kms_key_store_new(kg_kms *kms, json_t **out, const kms_key_spec *spec, const char *alias,
+                         const char *description, int64_t rotation_seconds, const char *origin,
+                         const kg_secret *material, const char *consume)
+{
+    *out = NULL;
+    char id[3 + KEY_ID_HEX];
+    kg_err e = new_key_id(id);
+    if (e != KG_OK)
+        return e;
+    return store_new(kms, out, id, spec, alias, description, rotation_seconds, origin, material,
+                     consume, NULL);
+}
+
+/* A new HSM-protected key: version 1 is generated in the group first (slow,
+ * outside any transaction) and destroyed again if the store refuses it. */
+static kg_err create_hsm(kg_kms *kms, json_t **out, const kms_key_spec *spec, const char *alias,
+                         const char *description, int64_t rotation_seconds, const char *group)
+{
+    *out = NULL;
+    char id[3 + KEY_ID_HEX], skey[96];
+    kg_err e = new_key_id(id);
+    if (e != KG_OK)
+        return e;
+    if (alias != NULL) { /* a taken alias should not cost an HSM key generation */
+        json_t *row = NULL;
+        snprintf(skey, sizeof(skey), "aliases/%s", alias);
+        e = kg_store_get_json(kms->st, NULL, &row, skey);
+        json_decref(row);
+        if (e == KG_OK)
+            return alias_conflict(alias);
+        if (e != KG_ERR_NOT_FOUND)
+            return e;
+    }
+    kms_hsm_version hv;
+    e = kms_hsm_version_new(kms, &hv, spec, group, id, 1);
+    if (e != KG_OK)
+        return e;
+    e = store_new(kms, out, id, spec, alias, description, rotation_seconds, "generated", NULL, NULL, &hv);
+    kms_hsm_version_drop(kms, &hv, e != KG_OK);
+    return e;
 }
 
 kg_err kms_parse_rotation(int64_t *out, const char *s)
@@ -313,7 +426,8 @@ kg_err kms_check_description(const char *d)
 static kg_err parse_create(const json_t *req, const kms_key_spec **spec, const char **alias,
                            const char **desc, int64_t *rotation)
 {
-    static const char *const allowed[] = { "spec", "alias", "description", "rotation_period", NULL };
+    static const char *const allowed[] = { "spec", "alias", "description", "rotation_period",
+                                           "protection", "hsm_group", NULL };
     const char *spec_name = NULL, *rot = NULL;
     kg_err e = kg_json_check_fields(req, allowed);
     if (e == KG_OK)
@@ -342,9 +456,15 @@ kg_err kg_kms_key_create(kg_kms *kms, const kg_kms_caller *who, json_t **out, co
     KG_ARG_CHECK(kms != NULL && who != NULL && out != NULL && req != NULL);
     *out = NULL;
     const kms_key_spec *spec = NULL;
-    const char *alias = NULL, *desc = NULL;
+    const char *alias = NULL, *desc = NULL, *group_req = NULL;
     int64_t rotation = 0;
+    bool hsm = false;
+    char group[KMS_HSM_GROUP_MAX] = "";
     kg_err e = parse_create(req, &spec, &alias, &desc, &rotation);
+    if (e == KG_OK)
+        e = kms_hsm_parse_protection(req, &hsm, &group_req);
+    if (e == KG_OK && hsm)
+        e = kms_hsm_pick_group(kms, spec, group_req, group);
     if (e != KG_OK)
         return e;
     if ((e = kms_rdlock_unsealed(kms)) != KG_OK)
@@ -354,9 +474,11 @@ kg_err kg_kms_key_create(kg_kms *kms, const kg_kms_caller *who, json_t **out, co
     json_decref(probe);
     kg_secret *material = NULL;
     json_t *meta = NULL;
-    if (e == KG_OK)
+    if (e == KG_OK && hsm)
+        e = create_hsm(kms, &meta, spec, alias, desc, rotation, group);
+    else if (e == KG_OK)
         e = kms_key_gen_material(&material, spec);
-    if (e == KG_OK)
+    if (e == KG_OK && !hsm)
         e = kms_key_store_new(kms, &meta, spec, alias, desc, rotation, "generated", material,
                               NULL);
     kms_unlock(kms);
@@ -457,6 +579,11 @@ kg_err kms_key_material(kg_kms *kms, kg_secret **material, kg_bytes *pub_der,
                           key_id, version);
     if (e != KG_OK)
         return e;
+    if (json_object_get(row, "hsm_id") != NULL) { /* ops.c must branch on kms_key_is_hsm first */
+        json_decref(row);
+        return kg_err_set(KG_ERR_INTERNAL, "key '%s' is HSM-protected: its material is never in "
+                          "the store", key_id);
+    }
     kg_bytes enc = { 0 };
     e = kg_json_get_b64(&enc, row, "material_enc", true, 1 << 16);
     if (e == KG_OK && json_object_get(row, "public_key_der") != NULL)
@@ -506,68 +633,5 @@ kg_err kg_kms_key_get(kg_kms *kms, const kg_kms_caller *who, json_t **out, const
     kms_unlock(kms);
     *out = kms_key_public(meta);
     json_decref(meta);
-    return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
-}
-
-/* ---------------------------------------------------------------- list */
-
-typedef struct {
-    json_t *keys;
-    size_t limit;
-    bool more;
-    kg_err err;
-} list_ctx;
-
-static int list_one(void *arg, const char *key, const uint8_t *val, size_t len)
-{
-    list_ctx *c = arg;
-    if (strchr(key + 5, '/') != NULL)   /* a version row, not metadata */
-        return 0;
-    if (json_array_size(c->keys) == c->limit) {
-        c->more = true;
-        return 1;
-    }
-    json_t *meta = json_loadb((const char *)val, len, 0, NULL);
-    json_t *pub = meta ? kms_key_public(meta) : NULL;
-    json_decref(meta);
-    if (pub == NULL || json_array_append_new(c->keys, pub) != 0) {
-        c->err = kg_err_set(KG_ERR_STORE, "key row %.80s in the store is damaged", key);
-        return 1;
-    }
-    return 0;
-}
-
-kg_err kg_kms_key_list(kg_kms *kms, const kg_kms_caller *who, json_t **out,
-                       size_t limit, const char *cursor)
-{
-    KG_ARG_CHECK(kms != NULL && who != NULL && out != NULL);
-    *out = NULL;
-    if (limit > 1000)
-        return kg_err_set(KG_ERR_BAD_INPUT, "limit must be 1..1000 (got %zu)", limit);
-    if (cursor != NULL && cursor[0] != '\0' && !is_key_id(cursor))
-        return kg_err_set(KG_ERR_BAD_INPUT, "cursor '%.64s' is not valid; pass the next_cursor "
-                          "of the previous page", cursor);
-    kg_err e = kms_rdlock_unsealed(kms);
-    if (e != KG_OK)
-        return e;
-    e = kg_kms_authorize(kms, who, "list-keys", NULL);
-    list_ctx c = { json_array(), limit ? limit : 100, false, KG_OK };
-    char after[64] = "";
-    if (cursor != NULL && cursor[0] != '\0')
-        snprintf(after, sizeof(after), "keys/%s", cursor);
-    if (e == KG_OK && c.keys == NULL)
-        e = kg_err_set(KG_ERR_NOMEM, "out of memory");
-    if (e == KG_OK)
-        e = kg_store_list(kms->st, NULL, "keys/", after, 0, list_one, &c);
-    kms_unlock(kms);
-    if (e == KG_OK)
-        e = c.err;
-    if (e != KG_OK) {
-        json_decref(c.keys);
-        return e;
-    }
-    json_t *last = json_array_get(c.keys, json_array_size(c.keys) - 1);
-    json_t *next = c.more && last ? json_deep_copy(json_object_get(last, "key_id")) : json_null();
-    *out = json_pack("{s:o,s:o}", "keys", c.keys, "next_cursor", next);
     return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
 }

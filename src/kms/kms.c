@@ -78,7 +78,9 @@ kg_err kg_kms_open(kg_kms **out, kg_store *st, const kg_kms_config *cfg)
         return kg_err_set(KG_ERR_INTERNAL, "could not create the unseal mutex");
     }
     kms->cache = kms_cache_new();
-    e = kms->cache != NULL ? kms_audit_open(kms) : kg_err_set(KG_ERR_NOMEM, "out of memory opening the KMS");
+    e = kms->cache != NULL ? kms_p11_open(kms) : kg_err_set(KG_ERR_NOMEM, "out of memory opening the KMS");
+    if (e == KG_OK && (e = kms_audit_open(kms)) != KG_OK)
+        kms_p11_close(kms);
     if (e != KG_OK) {
         kms_cache_free(kms->cache);
         pthread_mutex_destroy(&kms->unseal_mu);
@@ -87,6 +89,9 @@ kg_err kg_kms_open(kg_kms **out, kg_store *st, const kg_kms_config *cfg)
         free(kms);
         return e;
     }
+    /* seal "pkcs11": unseal from the token now; a failure leaves the KMS
+     * sealed with the reason in kg_kms_status, and kg_kms_tick retries. */
+    kms_p11_auto_unseal(kms, true);
     *out = kms;
     return KG_OK;
 }
@@ -99,6 +104,7 @@ void kg_kms_close(kg_kms *kms)
     kms_audit_close(kms);
     kms_cache_free(kms->cache);
     kg_kms_unseal_reset(kms);
+    kms_p11_close(kms);
     pthread_mutex_destroy(&kms->unseal_mu);
     pthread_rwlock_destroy(&kms->seal_lock);
     free(kms->data_dir);
@@ -114,8 +120,10 @@ void kg_kms_tick(kg_kms *kms)
     pthread_rwlock_rdlock(&kms->seal_lock);
     bool sealed = kms->root_key == NULL;
     pthread_rwlock_unlock(&kms->seal_lock);
-    if (sealed)
+    if (sealed) {
+        kms_p11_auto_unseal(kms, false); /* retries a failed auto-unseal when due */
         return;
+    }
     /* Each piece takes the locks it needs and re-checks the seal itself:
      * a seal may land between these calls. */
     kms_keys_tick(kms);
@@ -142,7 +150,6 @@ json_t *kg_kms_status(kg_kms *kms)
         shares = json_integer_value(json_object_get(cfg, "shares"));
         threshold = json_integer_value(json_object_get(cfg, "threshold"));
     }
-    json_decref(cfg);
     json_t *st = json_pack("{s:b,s:b,s:I,s:I,s:I,s:s}",
                            "initialized", e == KG_OK, "sealed", sealed,
                            "threshold", threshold, "shares", shares,
@@ -150,5 +157,8 @@ json_t *kg_kms_status(kg_kms *kms)
                            "version", KG_KMS_VERSION);
     if (st != NULL && e != KG_OK && e != KG_ERR_NOT_FOUND)
         json_object_set_new(st, "error", json_string(kg_err_code(e)));
+    if (st != NULL)
+        kms_p11_status(kms, st, e == KG_OK ? cfg : NULL);
+    json_decref(cfg);
     return st;
 }

@@ -5,6 +5,9 @@
  *   seal.c     init, unseal, seal, dev bootstrap, the root key and the
  *              kms_seal_encrypt/decrypt helpers every at-rest secret uses
  *   keys.c     key metadata, lifecycle, rotation, aliases, import
+ *   keys_list.c  the key list and live-key counts (metrics)
+ *   hsm_keys.c   HSM-protected keys: generation in a kg_hms group, operations there
+ *   seal_pkcs11.c  auto-unseal with a key on a PKCS#11 token
  *   ops.c      encrypt/decrypt/re-encrypt/data-key/sign/verify/mac/random,
  *              the ciphertext format
  *   tokens.c   tokens and callers
@@ -12,9 +15,11 @@
  *   audit.c    the hash-chained audit log, checkpoints, offline verify
  *
  * Store layout (keys of the kg_store map):
- *   sys/seal                 {"shares","threshold","root_key_enc":b64,...}
+ *   sys/seal                 {"shares","threshold","root_key_enc":b64,"seal_type",
+ *                             "root_key_hsm"?:b64,...}
  *   keys/<key_id>            key metadata (public JSON, see kms.h)
- *   keys/<key_id>/v/<n,10 digits> {"material_enc":b64,"public_key_der":b64?}
+ *   keys/<key_id>/v/<n,10 digits> {"material_enc":b64,"public_key_der":b64?}, or for
+ *                            HSM keys {"hsm_id":"<key_id>/<n>","public_key_der":b64?}
  *   aliases/<alias>          {"key_id":…}
  *   import/<import_token>    {"wrapping_key_enc":b64,"expires_at":…}
  *   tokens/<sha256 hex>      token record (without the token)
@@ -53,6 +58,15 @@ struct kg_kms {
     kg_secret *audit_hmac_key;
     /* Unsealed material of recently used key versions; cleared at seal. */
     kms_cache *cache;
+
+    /* Auto-unseal from a PKCS#11 token (seal_pkcs11.c), guarded by p11_mu.
+     * Lock order: p11_mu before seal_lock (never the other way round). */
+    pthread_mutex_t p11_mu;
+    char *seal_error;          /* why the last auto-unseal failed; NULL = none */
+    bool auto_unseal_off;      /* no auto-unseal until restart: an operator sealed on
+                                * purpose, or the failure cannot fix itself (wrong PIN) */
+    bool auto_unseal_busy;     /* an attempt is talking to the token */
+    int64_t auto_unseal_next;  /* kg_now() of the next retry from kg_kms_tick */
 };
 
 /* ---- cache.c ---- */
@@ -81,10 +95,35 @@ kg_err kms_root_derive(kg_kms *kms, uint8_t out[static 32], const char *purpose)
 /** Seal: take the write lock and wipe the root key and everything derived
  *  from it (audit HMAC key, material cache), after a last audit checkpoint. */
 void kms_forget_root(kg_kms *kms);
+/** Install a recovered root key (takes ownership of root): derive the
+ *  audit HMAC key and record the unseal in the audit log, as every unseal
+ *  path does. A KMS that is already unsealed keeps its key. */
+void kms_install_root(kg_kms *kms, kg_secret *root);
+/** Whether the root key is in memory now. */
+bool kms_is_unsealed(kg_kms *kms);
 /** Lock helpers: take the read lock and fail with KG_ERR_SEALED (and a
  *  message saying how to unseal) when sealed. Pair with kms_unlock. */
 kg_err kms_rdlock_unsealed(kg_kms *kms);
 void kms_unlock(kg_kms *kms);
+
+/* ---- seal_pkcs11.c: auto-unseal with a key inside a PKCS#11 token ---- */
+/** Name of the AES-GCM AAD and the default CKA_LABEL/CKA_ID of the seal key. */
+#define KMS_P11_DEFAULT_KEY_LABEL "kashguard-root-key"
+kg_err kms_p11_open(kg_kms *kms);
+void kms_p11_close(kg_kms *kms);
+/** At init with cfg.seal_pkcs11_module set: find or generate the seal key
+ *  on the token and add "seal_type":"pkcs11", "root_key_hsm" (b64 of
+ *  iv || ct || tag), "pkcs11_token" and "pkcs11_key_label" to seal_row.
+ *  Without a module: "seal_type":"shamir". */
+kg_err kms_p11_seal_root(kg_kms *kms, json_t *seal_row, const kg_secret *root);
+/** Try to auto-unseal now (open; kg_kms_tick when due unless force is
+ *  false and the retry time has not come). Records or clears seal_error. */
+void kms_p11_auto_unseal(kg_kms *kms, bool force);
+/** Add "seal_type" (and "seal_error" when the last attempt failed) to a
+ *  status document; seal_row is the stored sys/seal row or NULL. */
+void kms_p11_status(kg_kms *kms, json_t *st, const json_t *seal_row);
+/** An operator sealed: stop auto-unsealing until the KMS is reopened. */
+void kms_p11_on_seal(kg_kms *kms);
 
 /* ---- tokens.c ---- */
 /** Create the root token inside init's transaction. *token is malloc'd. */
@@ -108,6 +147,8 @@ void kms_audit_on_seal(kg_kms *kms);
 void kms_audit_tick(kg_kms *kms);
 
 /* ---- keys.c ---- */
+/** Whether s is a key id ("k-" + 24 lowercase hex digits). */
+bool kms_is_key_id(const char *s);
 /** Resolve ref (id or alias) to metadata. KG_ERR_NOT_FOUND with a clear message. */
 kg_err kms_key_resolve(kg_kms *kms, kg_store_txn *txn, json_t **meta, const char *ref);
 /** Load and unseal the material of one version (and its public key DER when asymmetric). */
@@ -160,5 +201,49 @@ kg_err kms_key_rotation_set(json_t *meta, int64_t period, int64_t now);
 kg_err kms_parse_rotation(int64_t *out, const char *s);
 /** Descriptions are at most 1024 bytes (NULL is fine). */
 kg_err kms_check_description(const char *d);
+
+/* ---- hsm_keys.c: HSM-protected keys ("protection":"hsm") ---- */
+#define KMS_HSM_GROUP_MAX 72
+/** Whether meta is an HSM-protected key (no material in the store). */
+bool kms_key_is_hsm(const json_t *meta);
+/** Its "hsm_group" ("" when none). */
+const char *kms_key_hsm_group(const json_t *meta);
+/** "protection" / "hsm_group" of a create request. */
+kg_err kms_hsm_parse_protection(const json_t *req, bool *hsm, const char **group);
+/** Check spec for HSM protection and choose the group: requested, else
+ *  cfg.hsm_default_group, else the only group. 400 / 404 with the reason. */
+kg_err kms_hsm_pick_group(kg_kms *kms, const kms_key_spec *spec, const char *requested,
+                          char group[static KMS_HSM_GROUP_MAX]);
+/** A key version generated in the HSM group before the transaction that records it. */
+typedef struct {
+    char group[KMS_HSM_GROUP_MAX];
+    char hsm_id[KG_HSM_MAX_ID + 1];  /* CKA_ID "<key_id>/<version>" */
+    unsigned version;
+    kg_bytes pub;                    /* SPKI for asymmetric specs */
+    bool made;
+} kms_hsm_version;
+kg_err kms_hsm_version_new(kg_kms *kms, kms_hsm_version *hv, const kms_key_spec *spec,
+                           const char *group, const char *key_id, unsigned version);
+/** Free hv; with destroy (the store did not record it) destroy it in the HSM. */
+void kms_hsm_version_drop(kg_kms *kms, kms_hsm_version *hv, bool destroy);
+/** The version row {"hsm_id","public_key_der"?,"created_at"}. */
+json_t *kms_hsm_version_row(const kms_hsm_version *hv);
+/** Destroy every version of a (now destroyed) HSM key in its group; logs failures. */
+void kms_hsm_destroy_versions(kg_kms *kms, const json_t *meta);
+/** AES-256-GCM on the HSM: body = iv(12) || ct || tag(16) with a random IV. */
+kg_err kms_hsm_aes_encrypt(kg_kms *kms, kg_bytes *body, const json_t *meta, unsigned v,
+                           const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len);
+/** The inverse; KG_ERR_DECRYPT for any authentication failure. */
+kg_err kms_hsm_aes_decrypt(kg_kms *kms, kg_secret **pt, const json_t *meta, unsigned v,
+                           const uint8_t *aad, size_t aad_len, const uint8_t *body, size_t body_len);
+/** RSA-OAEP-SHA-256 decrypt on the HSM with label as the OAEP label. */
+kg_err kms_hsm_rsa_decrypt(kg_kms *kms, kg_secret **pt, const json_t *meta, unsigned v,
+                           const uint8_t *label, size_t label_len, const uint8_t *ct, size_t ct_len);
+/** Sign on the HSM; ECDSA normalised to low-S in DER or raw form. */
+kg_err kms_hsm_sign(kg_kms *kms, kg_bytes *sig, const json_t *meta, unsigned v, kg_crypto_input input,
+                    kg_crypto_sig_format fmt, const uint8_t *data, size_t len);
+/** Add the HSM version hv to meta inside txn (as kms_key_add_version). */
+kg_err kms_key_add_hsm_version(kg_kms *kms, kg_store_txn *txn, json_t *meta,
+                               const kms_hsm_version *hv);
 
 #endif

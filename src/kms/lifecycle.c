@@ -86,12 +86,49 @@ static kg_err change_key(kg_kms *kms, const kg_kms_caller *who, json_t **out, co
 
 /* ---------------------------------------------------------------- rotate */
 
+/* A new version made before the transaction: software material, or a key
+ * generated in the HSM group (HSM-protected keys). */
+typedef struct {
+    kg_secret *material;
+    kms_hsm_version hsm;
+} new_version;
+
+static kg_err new_version_make(kg_kms *kms, new_version *nv, const json_t *meta)
+{
+    memset(nv, 0, sizeof(*nv));
+    if (!kms_key_is_hsm(meta))
+        return kms_key_gen_material(&nv->material, kms_key_spec_of(meta));
+    unsigned next = (unsigned)json_integer_value(json_object_get(meta, "current_version")) + 1;
+    return kms_hsm_version_new(kms, &nv->hsm, kms_key_spec_of(meta), kms_key_hsm_group(meta),
+                               json_string_value(json_object_get(meta, "key_id")), next);
+}
+
+/* recorded: the store holds the version now (else an HSM key is destroyed again). */
+static void new_version_free(kg_kms *kms, new_version *nv, bool recorded)
+{
+    kg_secret_free(nv->material);
+    nv->material = NULL;
+    kms_hsm_version_drop(kms, &nv->hsm, !recorded);
+}
+
+static kg_err add_new_version(kg_kms *kms, kg_store_txn *txn, json_t *meta, const new_version *nv)
+{
+    if (kms_key_is_hsm(meta) != nv->hsm.made)
+        return KG_ERR_CONFLICT; /* changed since the version was made */
+    return nv->hsm.made ? kms_key_add_hsm_version(kms, txn, meta, &nv->hsm)
+                        : kms_key_add_version(kms, txn, meta, nv->material);
+}
+
 static kg_err apply_rotate(kg_kms *kms, kg_store_txn *txn, json_t *meta, const void *arg)
 {
     kg_err e = kms_key_usable(meta);
     if (e != KG_OK)
         return e;
-    return kms_key_add_version(kms, txn, meta, arg);
+    e = add_new_version(kms, txn, meta, arg);
+    if (e == KG_ERR_CONFLICT)
+        e = kg_err_set(KG_ERR_CONFLICT, "key '%s' was rotated by another request at the same "
+                       "time; try again", name_of(meta));
+    return e;
 }
 
 static kg_err check_rotatable(const json_t *meta)
@@ -111,15 +148,16 @@ kg_err kg_kms_key_rotate(kg_kms *kms, const kg_kms_caller *who, json_t **out, co
     kg_err e = kms_key_begin(kms, who, &meta, ref, "rotate");
     if (e != KG_OK)
         return e;
-    kg_secret *material = NULL;
+    new_version nv;
+    memset(&nv, 0, sizeof(nv));
     e = check_rotatable(meta);
     if (e == KG_OK)
-        e = kms_key_gen_material(&material, kms_key_spec_of(meta));
+        e = new_version_make(kms, &nv, meta);
     if (e == KG_OK)
         e = change_in_txn(kms, out, json_string_value(json_object_get(meta, "key_id")),
-                          apply_rotate, material);
+                          apply_rotate, &nv);
     kms_unlock(kms);
-    kg_secret_free(material);
+    new_version_free(kms, &nv, e == KG_OK);
     json_decref(meta);
     return e;
 }
@@ -353,7 +391,7 @@ static kg_err apply_tick_rotate(kg_kms *kms, kg_store_txn *txn, json_t *meta, co
     json_int_t next = json_integer_value(json_object_get(meta, "_next_rotation"));
     if (strcmp(state_of(meta), "enabled") != 0 || next <= 0 || next > kg_now())
         return KG_ERR_CONFLICT; /* changed since the scan: nothing to do */
-    return kms_key_add_version(kms, txn, meta, arg);
+    return add_new_version(kms, txn, meta, arg);
 }
 
 static int collect_rows(void *arg, const char *key, const uint8_t *val, size_t len)
@@ -395,19 +433,21 @@ static kg_err apply_destroy(kg_kms *kms, kg_store_txn *txn, json_t *meta, const 
 static void tick_one(kg_kms *kms, const char *id, bool rotate)
 {
     json_t *meta = NULL;
-    kg_secret *material = NULL;
-    kg_err e = KG_OK;
-    if (rotate) {
-        e = kms_key_resolve(kms, NULL, &meta, id);
-        if (e == KG_OK)
-            e = kms_key_gen_material(&material, kms_key_spec_of(meta));
-        json_decref(meta);
-    }
+    new_version nv;
+    memset(&nv, 0, sizeof(nv));
+    kg_err e = kms_key_resolve(kms, NULL, &meta, id);
+    if (e == KG_OK && rotate)
+        e = new_version_make(kms, &nv, meta);
     if (e == KG_OK)
-        e = change_in_txn(kms, NULL, id, rotate ? apply_tick_rotate : apply_destroy, material);
-    kg_secret_free(material);
+        e = change_in_txn(kms, NULL, id, rotate ? apply_tick_rotate : apply_destroy, &nv);
+    new_version_free(kms, &nv, e == KG_OK);
     if (e == KG_OK && !rotate)
         kms_cache_evict_key(kms->cache, id);
+    /* The store says "destroyed" now: destroy the HSM objects too (every
+     * version up to the current one of the metadata read above). */
+    if (e == KG_OK && !rotate && kms_key_is_hsm(meta))
+        kms_hsm_destroy_versions(kms, meta);
+    json_decref(meta);
     if (e == KG_OK) {
         kg_log(KG_LOG_INFO, rotate ? "key rotated automatically" : "key material destroyed",
                "key_id", id, NULL);

@@ -236,6 +236,47 @@ static kg_err rsa_seal(kg_bytes *ct, const kg_bytes *pub, const uint8_t *hdr, si
     return e;
 }
 
+static kg_err load_public(kg_kms *kms, kg_bytes *pub, const char *id, unsigned v);
+
+/* HSM-protected AES_256: the same KGC1 format and AAD, GCM on the HSM. */
+static kg_err hsm_aes_seal(kg_kms *kms, kg_bytes *ct, const json_t *meta, unsigned v,
+                           const uint8_t *hdr, size_t hdr_len, const char *canon,
+                           const uint8_t *pt, size_t pt_len)
+{
+    uint8_t *aad = NULL;
+    size_t aad_len = 0;
+    kg_bytes body = { 0 };
+    kg_err e = make_aad(&aad, &aad_len, hdr, hdr_len, canon);
+    if (e == KG_OK)
+        e = kms_hsm_aes_encrypt(kms, &body, meta, v, aad, aad_len, pt, pt_len);
+    free(aad);
+    if (e == KG_OK && (ct->data = malloc(hdr_len + body.len)) == NULL)
+        e = kg_err_set(KG_ERR_NOMEM, "out of memory");
+    if (e == KG_OK) {
+        memcpy(ct->data, hdr, hdr_len);
+        memcpy(ct->data + hdr_len, body.data, body.len);
+        ct->len = hdr_len + body.len;
+    }
+    kg_bytes_free(&body);
+    return e;
+}
+
+/* Encrypt with an HSM-protected key: AES on the HSM; RSA needs only the
+ * stored public key, so it stays in software. */
+static kg_err hsm_encrypt(kg_kms *kms, kg_bytes *ct, const json_t *meta, const kms_key_spec *spec,
+                          unsigned v, const uint8_t *hdr, size_t hdr_len, const char *canon,
+                          const uint8_t *pt, size_t pt_len)
+{
+    if (spec->symmetric)
+        return hsm_aes_seal(kms, ct, meta, v, hdr, hdr_len, canon, pt, pt_len);
+    kg_bytes pub = { 0 };
+    kg_err e = load_public(kms, &pub, meta_id(meta), v);
+    if (e == KG_OK)
+        e = rsa_seal(ct, &pub, hdr, hdr_len, canon, pt, pt_len);
+    kg_bytes_free(&pub);
+    return e;
+}
+
 /* Encrypt under the current version of a resolved, usable key. Lock held. */
 static kg_err encrypt_meta(kg_kms *kms, kg_bytes *ct, const json_t *meta, const char *canon,
                            const uint8_t *pt, size_t pt_len)
@@ -253,6 +294,8 @@ static kg_err encrypt_meta(kg_kms *kms, kg_bytes *ct, const json_t *meta, const 
     unsigned v = meta_version(meta);
     uint8_t hdr[HDR_MAX];
     size_t hdr_len = header_build(hdr, meta_id(meta), v);
+    if (kms_key_is_hsm(meta))
+        return hsm_encrypt(kms, ct, meta, spec, v, hdr, hdr_len, canon, pt, pt_len);
     kg_secret *key = NULL;
     kg_bytes pub = { 0 };
     kg_err e = kms_key_material(kms, &key, &pub, meta_id(meta), v);
@@ -350,6 +393,35 @@ static kg_err decrypt_key(kg_kms *kms, const kg_kms_caller *who, json_t **meta, 
     return e;
 }
 
+/* Decrypt with an HSM-protected key; authentication failures and missing
+ * versions are the one KG_ERR_DECRYPT, other HSM errors (no healthy
+ * member, SHA-256 OAEP unsupported by the token) pass through. */
+static kg_err hsm_decrypt(kg_kms *kms, kg_secret **pt, const json_t *meta, const kms_key_spec *spec,
+                          unsigned v, const uint8_t *aad, size_t aad_len,
+                          const uint8_t *body, size_t body_len)
+{
+    kg_err e = spec->symmetric ? kms_hsm_aes_decrypt(kms, pt, meta, v, aad, aad_len, body, body_len)
+                               : kms_hsm_rsa_decrypt(kms, pt, meta, v, aad, aad_len, body, body_len);
+    return e == KG_ERR_DECRYPT || e == KG_ERR_NOT_FOUND ? decrypt_error() : e;
+}
+
+/* Decrypt with a software key's material (unsealed from the store). */
+static kg_err soft_decrypt(kg_kms *kms, kg_secret **pt, const kms_key_spec *spec, const char *id,
+                           unsigned v, const uint8_t *aad, size_t aad_len,
+                           const uint8_t *body, size_t body_len)
+{
+    kg_secret *key = NULL;
+    kg_err e = kms_key_material(kms, &key, NULL, id, v);
+    if (e == KG_ERR_NOT_FOUND)
+        e = decrypt_error();
+    if (e == KG_OK && spec->symmetric)
+        e = aes_open(pt, key, aad, aad_len, body, body_len);
+    else if (e == KG_OK && kg_crypto_rsa_oaep_decrypt(pt, key, aad, aad_len, body, body_len) != KG_OK)
+        e = decrypt_error();
+    kg_secret_free(key);
+    return e;
+}
+
 static kg_err decrypt_locked(kg_kms *kms, const kg_kms_caller *who, kg_secret **pt, json_t **info,
                              const char *ref, const char *action, const char *canon,
                              const uint8_t *ct, size_t ct_len)
@@ -364,26 +436,19 @@ static kg_err decrypt_locked(kg_kms *kms, const kg_kms_caller *who, kg_secret **
     if (e != KG_OK)
         return e;
     const kms_key_spec *spec = kms_key_spec_of(meta);
-    kg_secret *key = NULL;
     uint8_t *aad = NULL;
     size_t aad_len = 0;
-    e = kms_key_material(kms, &key, NULL, id, v);
-    if (e == KG_ERR_NOT_FOUND)
-        e = decrypt_error();
-    if (e == KG_OK)
-        e = make_aad(&aad, &aad_len, ct, hdr_len, canon);
-    if (e == KG_OK && spec->symmetric)
-        e = aes_open(pt, key, aad, aad_len, ct + hdr_len, ct_len - hdr_len);
-    else if (e == KG_OK && kg_crypto_rsa_oaep_decrypt(pt, key, aad, aad_len, ct + hdr_len,
-                                                      ct_len - hdr_len) != KG_OK)
-        e = decrypt_error();
+    e = make_aad(&aad, &aad_len, ct, hdr_len, canon);
+    if (e == KG_OK && kms_key_is_hsm(meta))
+        e = hsm_decrypt(kms, pt, meta, spec, v, aad, aad_len, ct + hdr_len, ct_len - hdr_len);
+    else if (e == KG_OK)
+        e = soft_decrypt(kms, pt, spec, id, v, aad, aad_len, ct + hdr_len, ct_len - hdr_len);
     if (e == KG_OK && (*info = info_json(meta, v)) == NULL) {
         kg_secret_free(*pt);
         *pt = NULL;
         e = kg_err_set(KG_ERR_NOMEM, "out of memory");
     }
     free(aad);
-    kg_secret_free(key);
     json_decref(meta);
     return e;
 }
@@ -518,9 +583,12 @@ kg_err kg_kms_sign(kg_kms *kms, const kg_kms_caller *who, kg_bytes *sig, json_t 
     if (e == KG_OK && !usage_has(meta, "sign_verify"))
         e = wrong_usage(meta, "sign");
     unsigned v = meta ? meta_version(meta) : 0;
-    if (e == KG_OK)
+    bool hsm = e == KG_OK && kms_key_is_hsm(meta);
+    if (e == KG_OK && hsm)
+        e = kms_hsm_sign(kms, sig, meta, v, input, format, data, data_len);
+    else if (e == KG_OK)
         e = kms_key_material(kms, &priv, NULL, meta_id(meta), v);
-    if (e == KG_OK)
+    if (e == KG_OK && !hsm)
         e = kg_crypto_sign(sig, kms_key_spec_of(meta)->type, priv, input, format, data, data_len);
     kms_unlock(kms);
     if (e == KG_OK && (*info = info_json(meta, v)) == NULL) {

@@ -198,6 +198,13 @@ static kg_err init_store(kg_kms *kms, json_t *out, const kg_secret *root,
                             "created_at", (json_int_t)kg_now());
     if (cfg == NULL)
         return kg_err_set(KG_ERR_NOMEM, "out of memory initialising the KMS");
+    /* With a seal "pkcs11" config the root key is also sealed on the token
+     * (before the transaction: the token may be slow). */
+    kg_err e0 = kms_p11_seal_root(kms, cfg, root);
+    if (e0 != KG_OK) {
+        json_decref(cfg);
+        return e0;
+    }
     kg_store_txn *txn = NULL;
     char *token = NULL;
     kg_err e = kg_store_txn_begin(kms->st, &txn);
@@ -252,6 +259,9 @@ kg_err kg_kms_init(kg_kms *kms, json_t **out, unsigned shares, unsigned threshol
         e = kg_err_set(KG_ERR_NOMEM, "out of memory initialising the KMS");
     if (e == KG_OK)
         e = init_store(kms, doc, root, &root_enc, shares, threshold);
+    /* Out of memory here only leaves the (initialised) KMS sealed. */
+    kg_secret *root_copy = e == KG_OK && kms->cfg.seal_pkcs11_module != NULL
+                               ? kg_secret_from(kg_secret_cdata(root), kg_secret_len(root)) : NULL;
     for (unsigned i = 0; i < shares; i++)
         kg_secret_free(parts[i]);
     kg_secret_free(root);
@@ -261,6 +271,14 @@ kg_err kg_kms_init(kg_kms *kms, json_t **out, unsigned shares, unsigned threshol
         return e;
     }
     kg_log(KG_LOG_INFO, "kms initialised", NULL);
+    /* Auto-unseal configured: the token will unseal at every start, so
+     * init leaves the KMS unsealed (the shares are recovery keys). */
+    if (kms->cfg.seal_pkcs11_module != NULL && root_copy != NULL) {
+        kms_install_root(kms, root_copy);
+        root_copy = NULL;
+        kg_log(KG_LOG_INFO, "kms unsealed", "seal", "pkcs11", NULL);
+    }
+    kg_secret_free(root_copy);
     *out = doc;
     return KG_OK;
 }
@@ -356,6 +374,13 @@ static kg_err try_unseal(kg_kms *kms, const kg_bytes *root_enc)
                           "the unseal keys do not open this KMS (one of them is wrong); "
                           "progress was reset, start again with `kashguard operator unseal`");
     }
+    kms_install_root(kms, root);
+    kg_log(KG_LOG_INFO, "kms unsealed", NULL);
+    return KG_OK;
+}
+
+void kms_install_root(kg_kms *kms, kg_secret *root)
+{
     pthread_rwlock_wrlock(&kms->seal_lock);
     if (kms->root_key == NULL) {
         kms->root_key = root;
@@ -368,8 +393,11 @@ static kg_err try_unseal(kg_kms *kms, const kg_bytes *root_enc)
     }
     pthread_rwlock_unlock(&kms->seal_lock);
     kg_secret_free(root);
-    kg_log(KG_LOG_INFO, "kms unsealed", NULL);
-    return KG_OK;
+}
+
+bool kms_is_unsealed(kg_kms *kms)
+{
+    return is_unsealed(kms);
 }
 
 static kg_err unseal_step(kg_kms *kms, const char *share_b64)
@@ -436,6 +464,7 @@ kg_err kg_kms_seal(kg_kms *kms, const kg_kms_caller *who)
     kms_unlock(kms);
     if (e != KG_OK)
         return e;
+    kms_p11_on_seal(kms);
     kms_forget_root(kms);
     kg_kms_unseal_reset(kms);
     kg_log(KG_LOG_INFO, "kms sealed", "by", kg_kms_caller_accessor(who), NULL);

@@ -1,0 +1,464 @@
+/* HSM-protected keys through the KMS API, against a fleet manager (kg_hms)
+ * with one SoftHSM2 member "a" in group "g1" (private temp token dir):
+ * every HSM spec creates, encrypts/decrypts (AES; RSA when the token does
+ * SHA-256 OAEP), signs (low-S ECDSA) with signatures that verify through
+ * the KMS and with OpenSSL on the public key; rotation keeps old
+ * ciphertexts readable; bad inputs change nothing; destroy removes the
+ * objects from the token. */
+#include "core_fixture.h"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libsofthsm2.so\n"; }
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "fast_unwind_on_malloc=0"; }
+
+static char g_dir[64];
+static void *g_keep_mapped;
+static kg_hms *g_hms;
+static kg_secret *g_pin;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (access(SOFTHSM, R_OK) != 0)
+        return -1;
+    snprintf(g_dir, sizeof(g_dir), "/tmp/kg-kmshsm-XXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    char path[128], cmd[256];
+    snprintf(path, sizeof(path), "%s/tokens", g_dir);
+    if (mkdir(path, 0700) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
+    fclose(f);
+    setenv("SOFTHSM2_CONF", path, 1);
+    snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label kg-a --pin 1234 "
+             "--so-pin 5678 >/dev/null");
+    if (system(cmd) != 0)
+        return -1;
+    g_keep_mapped = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
+    kg_log_set_level(KG_LOG_ERROR);
+    g_pin = kg_secret_from((const uint8_t *)"1234", 4);
+    kg_hms_config hc;
+    kg_hms_config_default(&hc);
+    /* RSA-3072 generation in SoftHSM under the sanitizers on a busy
+     * machine takes seconds: do not let the op timeout take "a" down. */
+    hc.op_timeout_ms = 60000;
+    hc.probe_interval_ms = 60000;
+    if (kg_hms_open(&g_hms, &hc) != KG_OK)
+        return -1;
+    if (kg_hms_member_add(g_hms, "a", SOFTHSM, "kg-a", g_pin, true) != KG_OK) {
+        fprintf(stderr, "member add: %s\n", kg_err_detail(KG_ERR_INTERNAL));
+        return -1;
+    }
+    const char *members[] = { "a" };
+    if (kg_hms_group_create(g_hms, "g1", members, 1) != KG_OK) {
+        fprintf(stderr, "group create: %s\n", kg_err_detail(KG_ERR_INTERNAL));
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    kg_hms_close(g_hms);
+    kg_secret_free(g_pin);
+    nftw(g_dir, fx_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static fx *hfx_new(void)
+{
+    fx *f = fx_new(1, 1, true, 0);
+    f->kms->cfg.hms = g_hms;
+    return f;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Create; NULL when the token lacks the mechanism (Ed25519 on old SoftHSM). */
+static json_t *create_hsm(fx *f, const char *spec, const char *extra)
+{
+    char text[256];
+    snprintf(text, sizeof(text), "{\"spec\":\"%s\",\"protection\":\"hsm\"%s}", spec, extra);
+    json_t *req = json_loads(text, 0, NULL), *meta = NULL;
+    kg_err e = kg_kms_key_create(f->kms, f->sys, &meta, req);
+    json_decref(req);
+    if (e == KG_ERR_WRONG_KEY_USAGE) {
+        printf("  %s: not supported by the token (%s)\n", spec, kg_err_detail(e));
+        return NULL;
+    }
+    if (e != KG_OK)
+        fprintf(stderr, "create %s: %s\n", spec, kg_err_detail(e));
+    assert_int_equal(e, KG_OK);
+    assert_string_equal(str(meta, "protection"), "hsm");
+    assert_string_equal(str(meta, "hsm_group"), "g1");
+    /* The version row holds the HSM identity and no material. */
+    char skey[96];
+    json_t *row = NULL;
+    snprintf(skey, sizeof(skey), "keys/%s/v/%010u", fx_id(meta), 1u);
+    assert_int_equal(kg_store_get_json(f->st, NULL, &row, skey), KG_OK);
+    assert_null(json_object_get(row, "material_enc"));
+    char want[64];
+    snprintf(want, sizeof(want), "%s/1", fx_id(meta));
+    assert_string_equal(str(row, "hsm_id"), want);
+    json_decref(row);
+    return meta;
+}
+
+static void aes_roundtrip(fx *f, const char *id)
+{
+    json_t *ctx = json_pack("{s:s}", "tenant", "42"), *info = NULL;
+    kg_bytes ct = { 0 };
+    kg_secret *pt = NULL;
+    const uint8_t msg[] = "attack at dawn";
+    assert_int_equal(kg_kms_encrypt(f->kms, f->sys, &ct, &info, id, ctx, msg, sizeof(msg)), KG_OK);
+    json_decref(info);
+    assert_memory_equal(ct.data, "KGC1", 4);
+    assert_int_equal(ct.len, 4 + 1 + 26 + 4 + 12 + sizeof(msg) + 16);
+    assert_int_equal(kg_kms_decrypt(f->kms, f->sys, &pt, &info, NULL, ctx, ct.data, ct.len), KG_OK);
+    assert_memory_equal(kg_secret_cdata(pt), msg, sizeof(msg));
+    kg_secret_free(pt);
+    json_decref(info);
+    /* Wrong context and a flipped byte: the one decrypt error. */
+    assert_int_equal(kg_kms_decrypt(f->kms, f->sys, &pt, &info, NULL, NULL, ct.data, ct.len), KG_ERR_DECRYPT);
+    ct.data[ct.len - 1] ^= 1;
+    assert_int_equal(kg_kms_decrypt(f->kms, f->sys, &pt, &info, NULL, ctx, ct.data, ct.len), KG_ERR_DECRYPT);
+    ct.data[ct.len - 1] ^= 1;
+
+    /* Rotate: new ciphertexts use v2, the old one still decrypts. */
+    json_t *out = NULL;
+    assert_int_equal(kg_kms_key_rotate(f->kms, f->sys, &out, id), KG_OK);
+    assert_int_equal(json_integer_value(json_object_get(out, "current_version")), 2);
+    json_decref(out);
+    assert_int_equal(kg_kms_decrypt(f->kms, f->sys, &pt, &info, NULL, ctx, ct.data, ct.len), KG_OK);
+    assert_int_equal(json_integer_value(json_object_get(info, "version")), 1);
+    kg_secret_free(pt);
+    json_decref(info);
+
+    /* Data key and re-encrypt to a software key. */
+    kg_bytes dct = { 0 }, rct = { 0 };
+    assert_int_equal(kg_kms_data_key(f->kms, f->sys, &pt, &dct, &info, id, NULL, 32), KG_OK);
+    assert_int_equal(json_integer_value(json_object_get(info, "version")), 2);
+    json_decref(info);
+    json_t *soft = fx_create(f, "{\"spec\":\"AES_256\"}");
+    assert_string_equal(str(soft, "protection"), "software");
+    assert_int_equal(kg_kms_reencrypt(f->kms, f->sys, &rct, &info, fx_id(soft), NULL, NULL,
+                                      dct.data, dct.len), KG_OK);
+    json_decref(info);
+    kg_secret *pt2 = NULL;
+    assert_int_equal(kg_kms_decrypt(f->kms, f->sys, &pt2, &info, NULL, NULL, rct.data, rct.len), KG_OK);
+    assert_memory_equal(kg_secret_cdata(pt), kg_secret_cdata(pt2), 32);
+    json_decref(info);
+    kg_secret_free(pt);
+    kg_secret_free(pt2);
+    json_decref(soft);
+    kg_bytes_free(&dct);
+    kg_bytes_free(&rct);
+    kg_bytes_free(&ct);
+    json_decref(ctx);
+}
+
+/* The public key DER of the current version. */
+static void public_der(fx *f, const char *id, kg_bytes *der)
+{
+    json_t *pk = NULL;
+    assert_int_equal(kg_kms_public_key(f->kms, f->sys, &pk, id, 0), KG_OK);
+    assert_int_equal(kg_b64_decode(der, str(pk, "public_key_der")), KG_OK);
+    json_decref(pk);
+}
+
+static int openssl_verify(const kg_bytes *spki, const char *spec, const uint8_t *msg, size_t len,
+                          const uint8_t *sig, size_t sig_len)
+{
+    const uint8_t *p = spki->data;
+    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki->len);
+    assert_non_null(pk);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    bool ed = strcmp(spec, "ED25519") == 0;
+    int rc = EVP_DigestVerifyInit(md, &pctx, ed ? NULL : EVP_sha256(), NULL, pk);
+    if (rc == 1 && strcmp(spec, "RSA_3072") == 0) {
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32);
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256());
+    }
+    if (rc == 1)
+        rc = EVP_DigestVerify(md, sig, sig_len, msg, len);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pk);
+    return rc;
+}
+
+static bool is_low_s(const uint8_t s[32], const char *spec)
+{
+    /* n/2 of P-256 and secp256k1 */
+    static const uint8_t h256[32] = { 0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF,
+                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B,
+                                      0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8 };
+    static const uint8_t hk1[32] = { 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x5D, 0x57, 0x6E, 0x73, 0x57, 0xA4,
+                                     0x50, 0x1D, 0xDF, 0xE9, 0x2F, 0x46, 0x68, 0x1B, 0x20, 0xA0 };
+    return memcmp(s, strcmp(spec, "ECC_NIST_P256") == 0 ? h256 : hk1, 32) <= 0;
+}
+
+static void sign_checks(fx *f, const char *id, const char *spec)
+{
+    bool ec = strncmp(spec, "ECC", 3) == 0;
+    const uint8_t msg[] = "pay 1 BTC to bob";
+    kg_bytes der = { 0 }, sig = { 0 };
+    json_t *info = NULL;
+    public_der(f, id, &der);
+    /* Several signatures: about half would be high-S without normalising. */
+    for (int i = 0; i < (ec ? 12 : 2); i++) {
+        kg_crypto_sig_format fmt = i % 2 ? KG_CRYPTO_SIG_RAW : KG_CRYPTO_SIG_DER;
+        assert_int_equal(kg_kms_sign(f->kms, f->sys, &sig, &info, id, KG_CRYPTO_INPUT_MESSAGE, fmt,
+                                     msg, sizeof(msg)), KG_OK);
+        json_decref(info);
+        assert_int_equal(kg_kms_verify(f->kms, f->sys, &info, id, 0, KG_CRYPTO_INPUT_MESSAGE, fmt,
+                                       msg, sizeof(msg), sig.data, sig.len), KG_OK);
+        json_decref(info);
+        if (ec) /* low-S in both forms (the verifier rejects high-S with this flag) */
+            assert_int_equal(kg_crypto_verify(spec[4] == 'N' ? KG_CRYPTO_P256 : KG_CRYPTO_SECP256K1,
+                                              der.data, der.len, KG_CRYPTO_INPUT_MESSAGE, fmt,
+                                              KG_CRYPTO_VERIFY_LOW_S, msg, sizeof(msg), sig.data,
+                                              sig.len), KG_OK);
+        if (ec && fmt == KG_CRYPTO_SIG_RAW) {
+            assert_int_equal(sig.len, 64);
+            assert_true(is_low_s(sig.data + 32, spec));
+        } else {
+            assert_int_equal(openssl_verify(&der, spec, msg, sizeof(msg), sig.data, sig.len), 1);
+        }
+        kg_bytes_free(&sig);
+    }
+    /* A digest input (EC only); other keys refuse it. */
+    uint8_t dg[32];
+    kg_crypto_sha256(dg, msg, sizeof(msg));
+    kg_err e = kg_kms_sign(f->kms, f->sys, &sig, &info, id, KG_CRYPTO_INPUT_DIGEST, KG_CRYPTO_SIG_DER,
+                           dg, 32);
+    if (ec) {
+        assert_int_equal(e, KG_OK);
+        json_decref(info);
+        assert_int_equal(openssl_verify(&der, spec, msg, sizeof(msg), sig.data, sig.len), 1);
+        kg_bytes_free(&sig);
+    } else {
+        assert_int_equal(e, KG_ERR_WRONG_KEY_USAGE);
+    }
+    /* Rotate: old signatures still verify (every version is tried). */
+    assert_int_equal(kg_kms_sign(f->kms, f->sys, &sig, &info, id, KG_CRYPTO_INPUT_MESSAGE,
+                                 KG_CRYPTO_SIG_DER, msg, sizeof(msg)), KG_OK);
+    json_int_t signed_v = json_integer_value(json_object_get(info, "version"));
+    json_decref(info);
+    json_t *out = NULL;
+    assert_int_equal(kg_kms_key_rotate(f->kms, f->sys, &out, id), KG_OK);
+    json_decref(out);
+    assert_int_equal(kg_kms_verify(f->kms, f->sys, &info, id, 0, KG_CRYPTO_INPUT_MESSAGE,
+                                   KG_CRYPTO_SIG_DER, msg, sizeof(msg), sig.data, sig.len), KG_OK);
+    assert_int_equal(json_integer_value(json_object_get(info, "version")), signed_v);
+    json_decref(info);
+    kg_bytes_free(&sig);
+    kg_bytes_free(&der);
+}
+
+static void rsa_encrypt_checks(fx *f, const char *id)
+{
+    kg_bytes ct = { 0 };
+    kg_secret *pt = NULL;
+    json_t *info = NULL;
+    assert_int_equal(kg_kms_encrypt(f->kms, f->sys, &ct, &info, id, NULL, (const uint8_t *)"hi", 2), KG_OK);
+    json_decref(info);
+    kg_err e = kg_kms_decrypt(f->kms, f->sys, &pt, &info, NULL, NULL, ct.data, ct.len);
+    if (e == KG_OK) {
+        assert_memory_equal(kg_secret_cdata(pt), "hi", 2);
+        kg_secret_free(pt);
+        json_decref(info);
+        printf("  RSA_3072: OAEP SHA-256 decrypt on the token works\n");
+    } else {
+        printf("  RSA_3072 decrypt: %s\n", kg_err_detail(e));
+        assert_int_equal(e, KG_ERR_WRONG_KEY_USAGE);
+        assert_non_null(strstr(kg_err_detail(e), "SHA-256"));
+    }
+    kg_bytes_free(&ct);
+}
+
+static void test_every_spec(void **state)
+{
+    (void)state;
+    fx *f = hfx_new();
+    static const char *const specs[] = { "AES_256", "ECC_NIST_P256", "ECC_SECG_P256K1", "ED25519",
+                                         "RSA_3072" };
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        json_t *meta = create_hsm(f, specs[i], "");
+        if (meta == NULL)
+            continue;
+        json_t *got = NULL;
+        assert_int_equal(kg_kms_key_get(f->kms, f->sys, &got, fx_id(meta)), KG_OK);
+        assert_string_equal(str(got, "protection"), "hsm");
+        assert_string_equal(str(got, "hsm_group"), "g1");
+        json_decref(got);
+        if (strcmp(specs[i], "AES_256") == 0)
+            aes_roundtrip(f, fx_id(meta));
+        else
+            sign_checks(f, fx_id(meta), specs[i]);
+        if (strcmp(specs[i], "RSA_3072") == 0)
+            rsa_encrypt_checks(f, fx_id(meta));
+        printf("  %s: ok\n", specs[i]);
+        json_decref(meta);
+    }
+    uint64_t sw = 0, hw = 0;
+    assert_int_equal(kg_kms_key_counts(f->kms, &sw, &hw), KG_OK);
+    assert_int_equal(sw, 1); /* aes_roundtrip's software key */
+    assert_true(hw >= 4);
+    fx_free(f);
+}
+
+static void expect_create_fails(fx *f, const char *text, kg_err want, const char *needle)
+{
+    json_t *req = json_loads(text, 0, NULL), *meta = NULL;
+    assert_non_null(req);
+    kg_err e = kg_kms_key_create(f->kms, f->sys, &meta, req);
+    printf("  %s -> %s: %s\n", text, kg_err_code(e), kg_err_detail(e));
+    assert_int_equal(e, want);
+    assert_null(meta);
+    if (needle != NULL)
+        assert_non_null(strstr(kg_err_detail(e), needle));
+    json_decref(req);
+}
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    fx *f = hfx_new();
+    size_t before = fx_key_count(f);
+    expect_create_fails(f, "{\"spec\":\"HMAC_256\",\"protection\":\"hsm\"}", KG_ERR_BAD_INPUT, "ECC_NIST_P256");
+    expect_create_fails(f, "{\"spec\":\"RSA_4096\",\"protection\":\"hsm\"}", KG_ERR_BAD_INPUT, "RSA_3072");
+    expect_create_fails(f, "{\"spec\":\"AES_256\",\"protection\":\"hsm\",\"hsm_group\":\"nope\"}",
+                        KG_ERR_NOT_FOUND, "nope");
+    expect_create_fails(f, "{\"spec\":\"AES_256\",\"protection\":\"cloud\"}", KG_ERR_BAD_INPUT, "protection");
+    expect_create_fails(f, "{\"spec\":\"AES_256\",\"hsm_group\":\"g1\"}", KG_ERR_BAD_INPUT, "hsm_group");
+    f->kms->cfg.hsm_default_group = "missing";
+    expect_create_fails(f, "{\"spec\":\"AES_256\",\"protection\":\"hsm\"}", KG_ERR_NOT_FOUND, "missing");
+    f->kms->cfg.hsm_default_group = NULL;
+    f->kms->cfg.hms = NULL;
+    expect_create_fails(f, "{\"spec\":\"AES_256\",\"protection\":\"hsm\"}", KG_ERR_BAD_INPUT,
+                        "kashguard hsm add");
+    f->kms->cfg.hms = g_hms;
+    /* A taken alias costs no HSM key. */
+    json_t *m = create_hsm(f, "AES_256", ",\"alias\":\"taken\"");
+    before++;
+    expect_create_fails(f, "{\"spec\":\"AES_256\",\"protection\":\"hsm\",\"alias\":\"taken\"}",
+                        KG_ERR_CONFLICT, "taken");
+    /* Import cannot make an HSM key. */
+    json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "spec", "AES_256", "import_token", "x",
+                            "wrapped_material", "AAAA", "protection", "hsm"), *out = NULL;
+    assert_int_equal(kg_kms_key_import(f->kms, f->sys, &out, req), KG_ERR_BAD_INPUT);
+    assert_non_null(strstr(kg_err_detail(KG_ERR_BAD_INPUT), "HSM"));
+    json_decref(req);
+    assert_int_equal(fx_key_count(f), before);
+    json_decref(m);
+    fx_free(f);
+}
+
+static void find_on_token(kg_hsm_token *t, const char *id, unsigned v, kg_err want)
+{
+    char hid[64];
+    snprintf(hid, sizeof(hid), "%s/%u", id, v);
+    kg_hsm_key k;
+    assert_int_equal(kg_hsm_key_find(t, &k, (const uint8_t *)hid, strlen(hid)), want);
+    if (want == KG_OK) {
+        bool sensitive = false, extractable = true;
+        assert_int_equal(kg_hsm_key_attrs(t, &k, &sensitive, &extractable), KG_OK);
+        assert_true(sensitive);
+        assert_false(extractable); /* a group of one member: non-extractable */
+    }
+}
+
+static void test_destroy_removes_objects(void **state)
+{
+    (void)state;
+    fx *f = hfx_new();
+    kg_hsm_module *m = NULL;
+    kg_hsm_token *t = NULL;
+    assert_int_equal(kg_hsm_module_load(&m, SOFTHSM), KG_OK);
+    assert_int_equal(kg_hsm_token_open(&t, m, "kg-a", g_pin, 1), KG_OK);
+    json_t *meta = create_hsm(f, "ECC_NIST_P256", ",\"alias\":\"doomed\""), *out = NULL;
+    assert_int_equal(kg_kms_key_rotate(f->kms, f->sys, &out, "doomed"), KG_OK);
+    json_decref(out);
+    find_on_token(t, fx_id(meta), 1, KG_OK);
+    find_on_token(t, fx_id(meta), 2, KG_OK);
+    uint64_t sw = 0, hw = 0, hw_before = 0;
+    assert_int_equal(kg_kms_key_counts(f->kms, &sw, &hw_before), KG_OK);
+    json_t *req = json_pack("{s:s}", "waiting_period", "1s");
+    assert_int_equal(kg_kms_key_schedule_deletion(f->kms, f->sys, &out, "doomed", req), KG_OK);
+    json_decref(out);
+    json_decref(req);
+    sleep(2);
+    kg_kms_tick(f->kms);
+    assert_int_equal(kg_kms_key_get(f->kms, f->sys, &out, fx_id(meta)), KG_OK);
+    assert_string_equal(str(out, "state"), "destroyed");
+    json_decref(out);
+    find_on_token(t, fx_id(meta), 1, KG_ERR_NOT_FOUND);
+    find_on_token(t, fx_id(meta), 2, KG_ERR_NOT_FOUND);
+    assert_int_equal(kg_kms_key_counts(f->kms, &sw, &hw), KG_OK);
+    assert_int_equal(hw, hw_before - 1);
+    kg_hsm_token_close(t);
+    kg_hsm_module_release(m);
+    json_decref(meta);
+    fx_free(f);
+}
+
+static void test_tick_rotates_in_hsm(void **state)
+{
+    (void)state;
+    fx *f = hfx_new();
+    json_t *meta = create_hsm(f, "ECC_SECG_P256K1", ",\"rotation_period\":\"60s\"");
+    /* Make the rotation due now (as if 60 s had passed). */
+    char skey[64];
+    snprintf(skey, sizeof(skey), "keys/%s", fx_id(meta));
+    json_t *row = NULL;
+    assert_int_equal(kg_store_get_json(f->st, NULL, &row, skey), KG_OK);
+    json_object_set_new(row, "_next_rotation", json_integer(1));
+    assert_int_equal(kg_store_put_json(f->st, NULL, skey, row), KG_OK);
+    json_decref(row);
+    kg_kms_tick(f->kms);
+    json_t *got = NULL;
+    assert_int_equal(kg_kms_key_get(f->kms, f->sys, &got, fx_id(meta)), KG_OK);
+    assert_int_equal(json_integer_value(json_object_get(got, "current_version")), 2);
+    json_decref(got);
+    snprintf(skey, sizeof(skey), "keys/%s/v/%010u", fx_id(meta), 2u);
+    assert_int_equal(kg_store_get_json(f->st, NULL, &row, skey), KG_OK);
+    assert_non_null(json_object_get(row, "hsm_id"));
+    assert_null(json_object_get(row, "material_enc"));
+    json_decref(row);
+    sign_checks(f, fx_id(meta), "ECC_SECG_P256K1"); /* signs with v2 */
+    json_decref(meta);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_spec),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_destroy_removes_objects),
+        cmocka_unit_test(test_tick_rotates_in_hsm),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
