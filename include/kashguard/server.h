@@ -30,6 +30,22 @@ typedef struct {
     const char *mpc_dir;        /* coordinator directory, default <data_dir>/mpc (CA made at first start) */
     const char *chain_rpc_allow; /* comma-separated URL prefixes of chain nodes the server may call
                                     (MPC wallet sends); unset: loopback only in --dev, none otherwise */
+    /* Auto-unseal (config block `seal "pkcs11" { ... }`, docs/hsm.md): the
+     * PIN is read at start from seal_pkcs11_pin_file (first line) or the
+     * environment variable seal_pkcs11_pin_env, never from the config. */
+    const char *seal;                 /* NULL/"shamir" (default) | "pkcs11" */
+    const char *seal_pkcs11_module;
+    const char *seal_pkcs11_token_label;
+    const char *seal_pkcs11_pin_file;
+    const char *seal_pkcs11_pin_env;
+    const char *seal_pkcs11_key_label; /* default "kashguard-root-key" */
+    /* The HSM fleet manager (config block `hsm { ... }`); 0 = the HMS default. */
+    unsigned hsm_probe_interval_ms;
+    unsigned hsm_op_timeout_ms;
+    unsigned hsm_down_after_errors;
+    unsigned hsm_degraded_latency_ms;
+    unsigned hsm_sessions;            /* sessions (and workers) per member */
+    const char *hsm_default_group;    /* group of "protection":"hsm" keys that name none */
     kg_kms_config kms;
 } kg_server_config;
 
@@ -38,7 +54,10 @@ void kg_server_config_default(kg_server_config *cfg);
 /** Read a config file of `key = value` lines (keys as in the docs:
  *  listen, data_dir, tls_cert, tls_key, tls_client_ca, tls_disable,
  *  max_body_bytes, threads, min_deletion_wait, audit_fsync,
- *  audit_checkpoint_every, mpc, mpc_dir, chain_rpc_allow). Strings it points to are owned by the process. */
+ *  audit_checkpoint_every, mpc, mpc_dir, chain_rpc_allow) and blocks whose
+ *  keys get the block's prefix: `seal "pkcs11" { module, token_label,
+ *  pin_file | pin_env, key_label }` and `hsm { probe_interval, op_timeout,
+ *  down_after_errors, degraded_latency, sessions, default_group }`. Strings it points to are owned by the process. */
 kg_err kg_server_config_load(kg_server_config *cfg, const char *path) KG_WARN_UNUSED;
 
 /** Run until SIGINT/SIGTERM. Returns KG_OK on a clean shutdown. */

@@ -254,6 +254,14 @@ int kg_cli_mpc_send_evm(kg_cli *cli, json_t *body);
 int kg_cmd_mpc_import(kg_cli *cli);
 extern const kg_cli_opt kg_opts_mpc_import[];
 
+/* cmd_hsm.c: the server's HSM fleet (REST /v1/sys/hsm). */
+int kg_cmd_hsm_add(kg_cli *cli);
+int kg_cmd_hsm_list(kg_cli *cli);
+int kg_cmd_hsm_show(kg_cli *cli);
+int kg_cmd_hsm_group_create(kg_cli *cli);
+int kg_cmd_hsm_groups(kg_cli *cli);
+extern const kg_cli_opt kg_opts_hsm_add[], kg_opts_hsm_group_create[];
+
 /* Option tables of each group (defined next to their handlers). */
 extern const kg_cli_opt kg_opts_server[], kg_opts_operator_init[], kg_opts_operator_unseal[],
     kg_opts_key_create[], kg_opts_key_list[], kg_opts_key_schedule_deletion[],

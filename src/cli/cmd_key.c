@@ -18,6 +18,11 @@ const kg_cli_opt kg_opts_key_create[] = {
     {"description", KG_OPT_STR, "<string>", false, "Free text describing the key."},
     {"rotation-period", KG_OPT_STR, "<duration>", false,
      "Rotate automatically this often, e.g. 90d. The default is never."},
+    {"protection", KG_OPT_STR, "<software|hsm>", false,
+     "Where the key lives: software (default, under the root key) or hsm (inside an HSM group)."},
+    {"hsm-group", KG_OPT_STR, "<group>", false,
+     "The HSM group of a --protection hsm key. The default is the server's hsm default_group, "
+     "or its only group."},
     {NULL, 0, NULL, false, NULL},
 };
 const kg_cli_opt kg_opts_key_list[] = {
@@ -60,7 +65,7 @@ const kg_cli_opt kg_opts_key_import[] = {
 };
 
 static const char *const meta_fields[] = {"key_id", "alias", "spec", "usage", "state", "origin",
-    "description", "current_version", "created_at", "rotation_period", "next_rotation_at",
+    "protection", "hsm_group", "description", "current_version", "created_at", "rotation_period", "next_rotation_at",
     "deletion_date", "versions", NULL};
 
 /* Copy the listed CLI options (option name -> JSON field) into obj. */
@@ -98,7 +103,8 @@ static int post_key(kg_cli *cli, const char *path, const char *const *map, bool 
 int kg_cmd_key_create(kg_cli *cli)
 {
     static const char *const map[] = {"spec", "spec", "alias", "alias", "description", "description",
-                                      "rotation-period", "rotation_period", NULL};
+                                      "rotation-period", "rotation_period", "protection", "protection",
+                                      "hsm-group", "hsm_group", NULL};
     return post_key(cli, "/v1/keys", map, true);
 }
 

@@ -57,7 +57,12 @@ static const kg_cli_cmd commands[] = {
      NULL, 0, 0, false},
     {"key create", kg_cmd_key_create, "Create a key", "",
      "  Create a key and print its id. Specs: AES_256 (encrypt/decrypt), HMAC_256 (mac),\n"
-     "  ECC_NIST_P256, ECC_SECG_P256K1, ED25519 (sign/verify), RSA_3072, RSA_4096.\n\n"
+     "  ECC_NIST_P256, ECC_SECG_P256K1, ED25519 (sign/verify), RSA_3072, RSA_4096.\n"
+     "  With --protection hsm the key is generated inside the HSMs of a group (`kashguard\n"
+     "  hsm`) and never leaves them: AES_256, ECC_NIST_P256, ECC_SECG_P256K1, RSA_3072 and\n"
+     "  ED25519 where the tokens support it.\n\n"
+     "  An HSM signing key in the group main:" E
+     "key create --spec ECC_NIST_P256 --protection hsm --hsm-group main\n\n"
      "  Create an AES key for payments data:" E "key create --spec AES_256 --alias payments\n\n"
      "  Create a signing key rotated every 90 days:" E
      "key create --spec ECC_NIST_P256 --alias signer --rotation-period 90d",
@@ -454,6 +459,43 @@ static const kg_cli_cmd commands[] = {
      "  \"<n>wei\"; prints the transaction hash once mined (unless --no-wait):" E
      "mpc send --key mpc-9d2b... --chain eth --to 0x70997970... --amount 0.5 --rpc http://127.0.0.1:8545",
      kg_opts_mpc_send, 0, 0, false},
+    {"hsm add", kg_cmd_hsm_add, "Register an HSM token (PKCS#11) with the server's fleet", "[NAME]",
+     "  Register one token of a PKCS#11 module as a member of the server's HSM fleet\n"
+     "  (POST /v1/sys/hsm/members, an admin token: manage-policies). The server loads the\n"
+     "  module, opens the token and logs in now: a wrong PIN, a missing module or an\n"
+     "  unknown token label is an error and nothing is registered. NAME defaults to the\n"
+     "  token label. The PIN is read by the server from --pin-file (a file on its machine)\n"
+     "  or --pin-env (a variable of its environment), at every start; it is never sent or\n"
+     "  stored. Members are re-added when the server restarts.\n\n"
+     "  A SoftHSM2 token:" E "hsm add --module /usr/lib/softhsm/libsofthsm2.so --token kg-a "
+     "--pin-file /etc/kashguard/kg-a.pin\n\n"
+     "  A network HSM partition named hsm1:" E "hsm add hsm1 --module /opt/hsm/lib/libpkcs11.so "
+     "--token partition1 --pin-env HSM1_PIN",
+     kg_opts_hsm_add, 0, 1, false},
+    {"hsm list", kg_cmd_hsm_list, "List the HSM members, their state and latency", "",
+     "  List the members of the server's HSM fleet (GET /v1/sys/hsm/members): state\n"
+     "  (healthy, degraded, down, syncing) with the reason, probe latency, operation and\n"
+     "  error counts, and their groups.\n\n"
+     "  The fleet:" E "hsm list",
+     NULL, 0, 0, false},
+    {"hsm show", kg_cmd_hsm_show, "Show one HSM member: slot, mechanisms, free space", "NAME",
+     "  Show the member NAME with what its token reports (GET /v1/sys/hsm/members/NAME):\n"
+     "  slot, manufacturer, model, serial, free and total memory, and the mechanisms.\n\n"
+     "  Show kg-a:" E "hsm show kg-a",
+     NULL, 1, 1, false},
+    {"hsm group-create", kg_cmd_hsm_group_create, "Create a group of HSM members that hold the same keys", "NAME",
+     "  Create the group NAME of --members (POST /v1/sys/hsm/groups). A key created in the\n"
+     "  group (`key create --protection hsm --hsm-group NAME`) exists on every member,\n"
+     "  replicated under a group key-encryption key that never leaves the HSMs in clear;\n"
+     "  operations go to the fastest healthy member and fail over to the others. Members\n"
+     "  must be up. A group of one member makes non-extractable keys.\n\n"
+     "  Three tokens:" E "hsm group-create main --members kg-a,kg-b,kg-c",
+     kg_opts_hsm_group_create, 1, 1, false},
+    {"hsm groups", kg_cmd_hsm_groups, "List the HSM groups", "",
+     "  List the HSM groups (GET /v1/sys/hsm/groups): members, keys and whether every\n"
+     "  member holds every key.\n\n"
+     "  The groups:" E "hsm groups",
+     NULL, 0, 0, false},
     {"mpc-node", kg_cmd_mpc_node, "Run one MPC node (a FROST party)", "",
      "  Run one MPC party in the foreground until SIGINT or SIGTERM. It accepts mutual-TLS\n"
      "  connections from the coordinator only and keeps its key shares sealed in --data.\n"
@@ -473,6 +515,7 @@ static const struct { const char *name, *synopsis; } groups[] = {
     {"audit", "Read, search and verify the audit log"},
     {"wallet", "Self-custody HD wallets: addresses, signing, sending"},
     {"mpc", "Threshold (FROST) keys across MPC nodes"},
+    {"hsm", "The server's HSM fleet (PKCS#11): members and groups"},
     {NULL, NULL},
 };
 

@@ -9,6 +9,16 @@
  * config is left as it was (the file is applied to a copy first), so a
  * typo never silently falls back to a default.
  *
+ * Blocks group related keys: `seal "pkcs11" {` ... `}` and `hsm {` ... `}`,
+ * each on its own lines. A key inside a block is looked up with the
+ * block's prefix ("seal_pkcs11_", "hsm_"), so the table stays flat and the
+ * same key written flat (`hsm_op_timeout = 2s`) means the same thing. A
+ * block cannot nest; an unknown key in a block names the block and what it
+ * accepts; a block still open at the end of the file names the line that
+ * opened it. Blocks only ever add keys: nothing in them is required
+ * unless the block is there (then seal "pkcs11" needs module, token_label
+ * and exactly one of pin_file / pin_env, checked when the file ends).
+ *
  * Strings are copied and live for the process (the config is read once
  * at start). Command-line flags are applied by the caller after the file,
  * so they win. */
@@ -23,7 +33,7 @@
 
 #define KG_CFG_LINE_MAX 4096
 
-typedef enum { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_UINT, OPT_DURATION } opt_type;
+typedef enum { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_UINT, OPT_DURATION, OPT_MS } opt_type;
 
 typedef struct {
     const char *name;
@@ -51,6 +61,32 @@ static const cfg_option options[] = {
     { "mpc",                    OPT_BOOL,     SOFF(mpc), 0, 0 },
     { "mpc_dir",                OPT_STR,      SOFF(mpc_dir), 0, 0 },
     { "chain_rpc_allow",        OPT_STR,      SOFF(chain_rpc_allow), 0, 0 },
+    /* seal "pkcs11" { ... } */
+    { "seal_pkcs11_module",      OPT_STR,     SOFF(seal_pkcs11_module), 0, 0 },
+    { "seal_pkcs11_token_label", OPT_STR,     SOFF(seal_pkcs11_token_label), 0, 0 },
+    { "seal_pkcs11_pin_file",    OPT_STR,     SOFF(seal_pkcs11_pin_file), 0, 0 },
+    { "seal_pkcs11_pin_env",     OPT_STR,     SOFF(seal_pkcs11_pin_env), 0, 0 },
+    { "seal_pkcs11_key_label",   OPT_STR,     SOFF(seal_pkcs11_key_label), 0, 0 },
+    /* hsm { ... }: times in ms ("2s", "500ms") */
+    { "hsm_probe_interval",     OPT_MS,       SOFF(hsm_probe_interval_ms), 100, 3600000 },
+    { "hsm_op_timeout",         OPT_MS,       SOFF(hsm_op_timeout_ms), 10, 600000 },
+    { "hsm_down_after_errors",  OPT_UINT,     SOFF(hsm_down_after_errors), 1, 1000 },
+    { "hsm_degraded_latency",   OPT_MS,       SOFF(hsm_degraded_latency_ms), 1, 600000 },
+    { "hsm_sessions",           OPT_UINT,     SOFF(hsm_sessions), 1, 256 },
+    { "hsm_default_group",      OPT_STR,      SOFF(hsm_default_group), 0, 0 },
+};
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+_Static_assert(N_OPTIONS <= 64, "the `seen` mask of kg_server_config_load has 64 bits");
+
+/* The blocks: `<word> {` or `<word> "<kind>" {`, and the prefix their keys get. */
+typedef struct {
+    const char *word, *kind, *prefix;
+} cfg_block;
+
+static const cfg_block blocks[] = {
+    { "seal", "pkcs11", "seal_pkcs11_" },
+    { "hsm",  NULL,     "hsm_" },
 };
 
 void kg_server_config_default(kg_server_config *cfg)
@@ -100,6 +136,27 @@ static bool parse_size(uint64_t *out, const char *v)
     else if (*end != '\0')
         return false;
     if (n > UINT64_MAX / mult)
+        return false;
+    *out = n * mult;
+    return true;
+}
+
+/* A time in milliseconds: "<n>ms", "<n>s", "<n>m" or plain seconds. */
+static bool parse_ms(uint64_t *out, const char *v)
+{
+    char *end;
+    errno = 0;
+    if (*v < '0' || *v > '9')
+        return false;
+    unsigned long long n = strtoull(v, &end, 10);
+    uint64_t mult = 0;
+    if (strcmp(end, "ms") == 0)
+        mult = 1;
+    else if (strcmp(end, "s") == 0 || *end == '\0')
+        mult = 1000;
+    else if (strcmp(end, "m") == 0)
+        mult = 60000;
+    if (errno != 0 || mult == 0 || n > UINT32_MAX / mult)
         return false;
     *out = n * mult;
     return true;
@@ -156,6 +213,12 @@ static kg_err apply(kg_server_config *cfg, const cfg_option *o, const char *v, c
         else
             *(unsigned *)dst = (unsigned)n;
         return KG_OK;
+    case OPT_MS:
+        if (!parse_ms(&n, v) || n < o->min || n > o->max)
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' must be a time like 2s or 500ms, from %llums to %llums",
+                              where, o->name, (unsigned long long)o->min, (unsigned long long)o->max);
+        *(unsigned *)dst = (unsigned)n;
+        return KG_OK;
     default:
         if (kg_duration_parse(&secs, v) != KG_OK || secs < 0)
             return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' must be a duration like 7d, 12h or 90m", where, o->name);
@@ -174,8 +237,69 @@ static char *trim(char *s)
     return s;
 }
 
-/* One non-comment line. seen: bit per option, to refuse repeats. */
-static kg_err parse_line(kg_server_config *cfg, char *line, const char *where, uint32_t *seen)
+/* The parser's position: the open block (NULL at top level) and the line
+ * that opened it, and a bit per option to refuse repeats. */
+typedef struct {
+    const cfg_block *block;
+    char block_where[300];
+    uint64_t seen;
+    bool had_seal;
+    char seal_where[300];    /* the seal block's line, for check_blocks */
+} cfg_state;
+
+/* "a, b, c" of the keys of block b (the option names minus its prefix). */
+static void block_keys(char *out, size_t cap, const cfg_block *b)
+{
+    size_t used = 0, pl = strlen(b->prefix);
+    out[0] = '\0';
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (strncmp(options[i].name, b->prefix, pl) != 0)
+            continue;
+        int n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", options[i].name + pl);
+        if (n < 0 || (size_t)n >= cap - used)
+            return;
+        used += (size_t)n;
+    }
+}
+
+/* A `word {` or `word "kind" {` line: open the block. */
+static kg_err open_block(cfg_state *st, char *line, const char *where)
+{
+    size_t n = strlen(line);
+    line[n - 1] = '\0'; /* the '{' */
+    char *head = trim(line), *kind = strchr(head, ' ');
+    if (kind == NULL)
+        kind = strchr(head, '\t');
+    if (kind != NULL) {
+        *kind = '\0';
+        kind = trim(kind + 1);
+        size_t kn = strlen(kind);
+        if (kn < 2 || kind[0] != '"' || kind[kn - 1] != '"')
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: a block starts like `seal \"pkcs11\" {` or `hsm {`", where);
+        kind[kn - 1] = '\0';
+        kind++;
+    }
+    if (st->block != NULL)
+        return kg_err_set(KG_ERR_BAD_INPUT, "%s: block '%.32s' inside the block opened at %s: blocks do not nest "
+                          "(close it with `}` first)", where, head, st->block_where);
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+        const cfg_block *b = &blocks[i];
+        if (strcmp(head, b->word) != 0)
+            continue;
+        if ((b->kind == NULL) != (kind == NULL) || (kind != NULL && strcmp(kind, b->kind) != 0))
+            return kg_err_set(KG_ERR_BAD_INPUT, b->kind ? "%s: unknown %s type '%.32s' (known: %s \"%s\" { ... })"
+                                                        : "%s: the %s block takes no type ('%.32s'): write `%s {`",
+                              where, b->word, kind ? kind : "", b->word, b->kind ? b->kind : "");
+        st->block = b;
+        snprintf(st->block_where, sizeof st->block_where, "%s", where);
+        return KG_OK;
+    }
+    return kg_err_set(KG_ERR_BAD_INPUT, "%s: unknown block '%.32s' (known: seal \"pkcs11\" { ... }, hsm { ... })",
+                      where, head);
+}
+
+/* One `key = value` line (inside a block, key gets the block's prefix). */
+static kg_err parse_line(kg_server_config *cfg, char *line, const char *where, cfg_state *st)
 {
     char *eq = strchr(line, '=');
     if (eq == NULL)
@@ -187,17 +311,65 @@ static kg_err parse_line(kg_server_config *cfg, char *line, const char *where, u
         val[vn - 1] = '\0';
         val++;
     }
-    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
-        if (strcmp(key, options[i].name) != 0)
+    char full[160];
+    snprintf(full, sizeof full, "%s%.64s", st->block ? st->block->prefix : "", key);
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (strcmp(full, options[i].name) != 0)
             continue;
-        if (*seen & (1u << i))
-            return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' is set twice", where, key);
-        *seen |= 1u << i;
+        if (st->seen & (UINT64_C(1) << i))
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: '%s' is set twice", where, full);
+        st->seen |= UINT64_C(1) << i;
         return apply(cfg, &options[i], val, where);
+    }
+    if (st->block != NULL) {
+        char known[512];
+        block_keys(known, sizeof known, st->block);
+        return kg_err_set(KG_ERR_BAD_INPUT, "%s: unknown key '%.64s' in the %s block opened at %s (known: %s)",
+                          where, key, st->block->word, st->block_where, known);
     }
     return kg_err_set(KG_ERR_BAD_INPUT, "%s: unknown key '%.64s' (known: listen, data_dir, store_url, tls_cert, "
                       "tls_key, tls_client_ca, tls_disable, max_body_bytes, threads, min_deletion_wait, "
-                      "audit_fsync, audit_checkpoint_every, mpc, mpc_dir)", where, key);
+                      "audit_fsync, audit_checkpoint_every, mpc, mpc_dir, chain_rpc_allow, and the blocks "
+                      "seal \"pkcs11\" { ... } and hsm { ... })", where, key);
+}
+
+/* One non-comment line: a block opening, a block end or a key. */
+static kg_err parse_any(kg_server_config *cfg, char *s, const char *where, cfg_state *st)
+{
+    size_t n = strlen(s);
+    if (strcmp(s, "}") == 0) {
+        if (st->block == NULL)
+            return kg_err_set(KG_ERR_BAD_INPUT, "%s: `}` without an open block", where);
+        if (strcmp(st->block->word, "seal") == 0) {
+            cfg->seal = st->block->kind;
+            st->had_seal = true;
+            snprintf(st->seal_where, sizeof st->seal_where, "%s", st->block_where);
+        }
+        st->block = NULL;
+        return KG_OK;
+    }
+    if (s[n - 1] == '{' && strchr(s, '=') == NULL)
+        return open_block(st, s, where);
+    return parse_line(cfg, s, where, st);
+}
+
+/* What must hold once the whole file is read. */
+static kg_err check_blocks(const kg_server_config *cfg, const cfg_state *st, const char *path)
+{
+    if (st->block != NULL)
+        return kg_err_set(KG_ERR_BAD_INPUT, "%s: the %s block opened at %s is not closed (add a line `}`)", path,
+                          st->block->word, st->block_where);
+    bool any = cfg->seal_pkcs11_module || cfg->seal_pkcs11_token_label || cfg->seal_pkcs11_pin_file ||
+               cfg->seal_pkcs11_pin_env || cfg->seal_pkcs11_key_label;
+    if (!any && !st->had_seal)
+        return KG_OK;
+    const char *where = st->had_seal ? st->seal_where : path;
+    if (cfg->seal_pkcs11_module == NULL || cfg->seal_pkcs11_token_label == NULL)
+        return kg_err_set(KG_ERR_BAD_INPUT, "%s: seal \"pkcs11\" needs module and token_label", where);
+    if ((cfg->seal_pkcs11_pin_file == NULL) == (cfg->seal_pkcs11_pin_env == NULL))
+        return kg_err_set(KG_ERR_BAD_INPUT, "%s: seal \"pkcs11\" needs exactly one of pin_file and pin_env "
+                          "(the PIN itself never goes into the config)", where);
+    return KG_OK;
 }
 
 kg_err kg_server_config_load(kg_server_config *cfg, const char *path)
@@ -208,7 +380,7 @@ kg_err kg_server_config_load(kg_server_config *cfg, const char *path)
         return kg_err_set(KG_ERR_IO, "cannot open config file %s: %s", path, strerror(errno));
     kg_server_config tmp = *cfg;
     char line[KG_CFG_LINE_MAX], where[300];
-    uint32_t seen = 0;
+    cfg_state st = { 0 };
     kg_err e = KG_OK;
     for (unsigned no = 1; e == KG_OK && fgets(line, sizeof line, f) != NULL; no++) {
         snprintf(where, sizeof where, "%.256s line %u", path, no);
@@ -219,12 +391,17 @@ kg_err kg_server_config_load(kg_server_config *cfg, const char *path)
         char *s = trim(line);
         if (*s == '\0' || *s == '#')
             continue;
-        e = parse_line(&tmp, s, where, &seen);
+        e = parse_any(&tmp, s, where, &st);
     }
     if (e == KG_OK && ferror(f))
         e = kg_err_set(KG_ERR_IO, "cannot read config file %s", path);
     fclose(f);
     if (e == KG_OK)
+        e = check_blocks(&tmp, &st, path);
+    if (e == KG_OK) {
+        if (tmp.seal_pkcs11_module != NULL)
+            tmp.seal = "pkcs11";
         *cfg = tmp;
+    }
     return e;
 }

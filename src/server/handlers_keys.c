@@ -66,9 +66,16 @@ kg_err kg_h_key_cancel_deletion(kg_req *r, json_t **out) { return ref_op(r, out,
 
 kg_err kg_h_key_create(kg_req *r, json_t **out)
 {
-    static const char *const fields[] = { "spec", "alias", "description", "rotation_period", NULL };
+    static const char *const fields[] = { "spec", "alias", "description", "rotation_period",
+                                          "protection", "hsm_group", NULL }; /* HSM keys: docs/hsm.md */
     const char *s = NULL;
     kg_err e = kg_req_fields(r, fields);
+    if (e == KG_OK)
+        e = kg_json_get_str(&s, r->json, "protection", false);
+    if (e == KG_OK && s != NULL && strcmp(s, "software") != 0 && strcmp(s, "hsm") != 0)
+        e = kg_err_set(KG_ERR_BAD_INPUT, "field 'protection' must be \"software\" or \"hsm\"");
+    if (e == KG_OK)
+        e = kg_json_get_str(&s, r->json, "hsm_group", false);
     if (e == KG_OK)
         e = kg_json_get_str(&s, r->json, "spec", true);
     if (e == KG_OK)

@@ -20,7 +20,9 @@
  * The reply buffer is handed to MHD with a free callback that wipes it, so
  * a plaintext in a decrypt reply does not outlive the send. Every reply is
  * application/json, Cache-Control: no-store, and carries X-Request-Id (the
- * audit log's request_id) so a client can quote it. */
+ * audit log's request_id) so a client can quote it. The one exception is
+ * GET /v1/sys/metrics, whose handler sets a Prometheus text reply
+ * (kg_req.text / content_type). */
 #include "server_int.h"
 
 #include <gnutls/gnutls.h>
@@ -177,7 +179,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, kg_req *r)
         return MHD_NO;
     r->reply = NULL; /* MHD owns it now */
     r->reply_len = 0;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : "application/json"); /* text: metrics */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     if (r->http_status == 405) {

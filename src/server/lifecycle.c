@@ -14,8 +14,17 @@
  * mask, so MHD's and the ticker's threads never take them) and waits for
  * them with sigwait in the calling thread: no async-signal-safety concerns.
  * Shutdown order: stop the HTTP daemon (waits for requests in flight), stop
- * the ticker, stop the dev MPC nodes (mpc_dev.c), close the KMS (final
- * signed audit checkpoint), close the store.
+ * the ticker, stop the dev MPC nodes (mpc_dev.c), stop auditing HMS events,
+ * close the KMS (final signed audit checkpoint), close the HSM fleet
+ * manager (the KMS's HSM keys and auto-unseal use it until then), close
+ * the store.
+ *
+ * The HSM fleet manager (kg_hms) opens right after the store and before
+ * the KMS: stored members and groups are re-added first (hsm_store.c), so
+ * HSM-protected keys work as soon as the KMS unseals, and the auto-unseal
+ * PIN (seal "pkcs11": pin_file or pin_env) is read into a kg_secret that
+ * lives as long as the server, because the KMS retries auto-unseal from
+ * its tick while the token is away.
  *
  * The ticker thread calls kg_kms_tick every 2 s (rotations and deletions
  * due, time-based audit checkpoints) and sweeps expired idempotency records
@@ -164,6 +173,53 @@ static void *ticker_main(void *arg)
     return NULL;
 }
 
+/* The fleet manager with the config's hsm block, and its stored members. */
+static kg_err open_hms(kg_server *srv)
+{
+    const kg_server_config *cfg = &srv->cfg;
+    kg_hms_config hc;
+    kg_hms_config_default(&hc);
+    if (cfg->hsm_probe_interval_ms)
+        hc.probe_interval_ms = cfg->hsm_probe_interval_ms;
+    if (cfg->hsm_op_timeout_ms)
+        hc.op_timeout_ms = cfg->hsm_op_timeout_ms;
+    if (cfg->hsm_down_after_errors)
+        hc.down_after_errors = cfg->hsm_down_after_errors;
+    if (cfg->hsm_degraded_latency_ms)
+        hc.degraded_latency_ms = cfg->hsm_degraded_latency_ms;
+    if (cfg->hsm_sessions)
+        hc.sessions_per_member = cfg->hsm_sessions;
+    hc.on_event = kg_server_hsm_event;
+    hc.event_ctx = srv;
+    kg_err e = kg_hms_open(&srv->hms, &hc);
+    if (e != KG_OK)
+        return e;
+    kg_server_hsm_load(srv);
+    size_t n = kg_server_route_count();
+    srv->http_requests = calloc(n, sizeof *srv->http_requests);
+    return srv->http_requests ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
+}
+
+/* The KMS's HSM settings: the fleet, the default group, auto-unseal. */
+static kg_err hsm_kms_config(kg_server *srv, kg_kms_config *kc)
+{
+    const kg_server_config *cfg = &srv->cfg;
+    kc->hms = srv->hms;
+    kc->hsm_default_group = cfg->hsm_default_group;
+    if (cfg->seal_pkcs11_module == NULL)
+        return KG_OK;
+    kg_err e = kg_server_pin_read(&srv->seal_pin, cfg->seal_pkcs11_pin_file, cfg->seal_pkcs11_pin_env,
+                                  "seal \"pkcs11\" (auto-unseal)");
+    if (e != KG_OK)
+        return e;
+    kc->seal_pkcs11_module = cfg->seal_pkcs11_module;
+    kc->seal_pkcs11_token = cfg->seal_pkcs11_token_label;
+    kc->seal_pkcs11_pin = srv->seal_pin;
+    if (cfg->seal_pkcs11_key_label != NULL)
+        kc->seal_pkcs11_key_label = cfg->seal_pkcs11_key_label;
+    return KG_OK;
+}
+
 /* Store, KMS, dev bootstrap and TLS material. */
 static kg_err open_backends(kg_server *srv)
 {
@@ -179,7 +235,16 @@ static kg_err open_backends(kg_server *srv)
         return e;
     kg_kms_config kc = cfg->kms;
     kc.data_dir = cfg->data_dir;
-    e = kg_kms_open(&srv->kms, srv->store, &kc);
+    e = open_hms(srv);
+    if (e == KG_OK)
+        e = hsm_kms_config(srv, &kc);
+    if (e == KG_OK)
+        e = kg_kms_open(&srv->kms, srv->store, &kc);
+    if (e == KG_OK) {
+        pthread_mutex_lock(&srv->event_mu);
+        srv->kms_events = true;
+        pthread_mutex_unlock(&srv->event_mu);
+    }
     if (e == KG_OK && cfg->dev)
         e = kg_kms_dev_bootstrap(srv->kms, &srv->root_token);
     if (e == KG_OK)
@@ -209,6 +274,7 @@ kg_err kg_server_start(kg_server **out, const kg_server_config *cfg)
     srv->cfg = *cfg;
     pthread_mutex_init(&srv->tick_mu, NULL);
     pthread_cond_init(&srv->tick_cv, NULL);
+    pthread_mutex_init(&srv->event_mu, NULL);
     e = open_backends(srv);
     if (e == KG_OK)
         e = kg_server_mpc_start(srv);
@@ -258,16 +324,23 @@ void kg_server_stop(kg_server *srv)
         pthread_join(srv->ticker, NULL);
     }
     kg_server_mpc_stop(srv);
+    pthread_mutex_lock(&srv->event_mu);
+    srv->kms_events = false;
+    pthread_mutex_unlock(&srv->event_mu);
     if (srv->kms != NULL)
         kg_kms_close(srv->kms);
+    kg_hms_close(srv->hms);
+    kg_secret_free(srv->seal_pin);
     if (srv->store != NULL)
         kg_store_close(srv->store);
+    free(srv->http_requests);
     free_secret_str(srv->root_token);
     free_secret_str(srv->tls_key_pem);
     free(srv->tls_cert_pem);
     free(srv->tls_ca_pem);
     pthread_cond_destroy(&srv->tick_cv);
     pthread_mutex_destroy(&srv->tick_mu);
+    pthread_mutex_destroy(&srv->event_mu);
     free(srv);
 }
 

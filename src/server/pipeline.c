@@ -91,6 +91,20 @@ void kg_req_reply_json(kg_req *r, int status, json_t *doc)
     r->reply = buf;
     r->reply_len = n;
     r->http_status = status;
+    r->content_type = NULL; /* JSON */
+}
+
+/* A handler's text reply (metrics) becomes the reply as is. */
+static void reply_text(kg_req *r)
+{
+    if (r->reply != NULL) {
+        kg_wipe(r->reply, r->reply_len);
+        free(r->reply);
+    }
+    r->reply = r->text;
+    r->reply_len = strlen(r->text);
+    r->text = NULL;
+    r->http_status = r->status ? r->status : 200;
 }
 
 void kg_req_reply_error(kg_req *r, kg_err e, const char *msg)
@@ -300,7 +314,12 @@ void kg_req_run(kg_req *r)
             msg = detail_copy(e);
         }
     }
-    if (e == KG_OK) {
+    if (r->route != NULL && r->srv->http_requests != NULL)
+        r->srv->http_requests[kg_server_route_index(r->route)]++;
+    if (e == KG_OK && r->text != NULL) {
+        json_decref(doc);
+        reply_text(r);
+    } else if (e == KG_OK) {
         kg_req_reply_json(r, r->status ? r->status : 200, doc);
     } else {
         if (doc != NULL) {
@@ -340,6 +359,7 @@ void kg_req_free(kg_req *r)
         kg_wipe(r->reply, r->reply_len);
         free(r->reply);
     }
+    free(r->text);
     kg_kms_caller_free(r->caller);
     kg_server_target_free(&r->target);
     free(r->idem_key);

@@ -36,6 +36,14 @@ static const kg_route routes[] = {
     { "POST",   "/v1/sys/init",                       "init",              KG_ROUTE_NOAUTH | KG_ROUTE_SECRET_OUT, kg_h_init },
     { "POST",   "/v1/sys/unseal",                     "unseal",            KG_ROUTE_NOAUTH, kg_h_unseal },
     { "POST",   "/v1/sys/seal",                       "seal",              0, kg_h_seal },
+    /* Metrics and the HSM fleet (handlers_sys.c, handlers_hsm.c): reads need
+     * list-keys, registrations manage-policies (as /v1/mpc/nodes). */
+    { "GET",    "/v1/sys/metrics",                    "list-keys",         KG_ROUTE_READONLY, kg_h_metrics },
+    { "POST",   "/v1/sys/hsm/members",                "manage-policies",   0, kg_h_hsm_member_add },
+    { "GET",    "/v1/sys/hsm/members",                "list-keys",         KG_ROUTE_READONLY, kg_h_hsm_members },
+    { "GET",    "/v1/sys/hsm/members/{name}",         "list-keys",         KG_ROUTE_READONLY, kg_h_hsm_member_get },
+    { "POST",   "/v1/sys/hsm/groups",                 "manage-policies",   0, kg_h_hsm_group_create },
+    { "GET",    "/v1/sys/hsm/groups",                 "list-keys",         KG_ROUTE_READONLY, kg_h_hsm_groups },
 
     { "POST",   "/v1/keys",                           "create-key",        KG_ROUTE_IDEMPOTENT, kg_h_key_create },
     { "GET",    "/v1/keys",                           "list-keys",         KG_ROUTE_READONLY, kg_h_key_list },
@@ -107,6 +115,21 @@ static const kg_route routes[] = {
     { "GET",    "/v1/mpc/nodes",                      "list-keys",         KG_ROUTE_READONLY, kg_h_mpc_nodes },
     { "POST",   "/v1/mpc/nodes",                      "manage-policies",   0, kg_h_mpc_node_add },
 };
+
+size_t kg_server_route_count(void)
+{
+    return sizeof routes / sizeof routes[0];
+}
+
+size_t kg_server_route_index(const kg_route *r)
+{
+    return (size_t)(r - routes);
+}
+
+const kg_route *kg_server_route_at(size_t i)
+{
+    return i < kg_server_route_count() ? &routes[i] : NULL;
+}
 
 static int hexval(char c)
 {

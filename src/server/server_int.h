@@ -64,6 +64,14 @@ struct kg_server {
     pthread_mutex_t tick_mu;    /* protects stopping; tick_cv wakes the ticker */
     pthread_cond_t tick_cv;
     bool stopping;
+    /* HSM fleet manager (hsm_store.c, handlers_hsm.c): opened before the
+     * KMS, closed after it. event_mu guards kms_events: HMS events become
+     * audit entries only while the KMS is open. */
+    kg_hms *hms;
+    kg_secret *seal_pin;        /* auto-unseal PIN, lives as long as the server */
+    pthread_mutex_t event_mu;
+    bool kms_events;
+    _Atomic uint64_t *http_requests; /* per route of the table (kg_server_route_count) */
 };
 
 typedef struct kg_req kg_req;
@@ -111,6 +119,9 @@ struct kg_req {
     bool sensitive;              /* response carries plaintext/keys: wipe it */
     int status;                  /* explicit status for a KG_OK reply (health) */
     uint16_t mpc_culprit;        /* MPC node a failed phase blamed (audited as "culprit"), 0 none */
+    /* A non-JSON reply (metrics): the handler sets both, text malloc'd. */
+    char *text;
+    const char *content_type;
     /* Result. */
     int http_status;
     char *reply;                 /* rendered JSON, NUL-terminated */
@@ -123,6 +134,10 @@ kg_err kg_server_http_start(kg_server *srv, const struct sockaddr *addr) KG_WARN
 void kg_server_http_stop(kg_server *srv);
 
 /* router.c */
+/* The route table's size, and the index of a route of it (metrics). */
+size_t kg_server_route_count(void);
+size_t kg_server_route_index(const kg_route *r);
+const kg_route *kg_server_route_at(size_t i);
 /* The methods a raw target's path allows ("GET, POST"), for Allow on 405. */
 void kg_server_allowed_methods(char *out, size_t cap, const char *uri);
 /* The decoded value of query parameter name in a raw target the parser has
@@ -313,6 +328,31 @@ kg_err kg_h_mpc_sol_transfer(kg_req *r, json_t **out);
 /* Finalize a fully signed PSBT: *hex (malloc'd) the network transaction and
  * its txid (shared by the P2TR and the P2WPKH PSBT routes). */
 kg_err kg_server_psbt_finish(kg_chain_psbt *p, char **hex, char txid[65]) KG_WARN_UNUSED;
+
+/* HSM fleet (hsm_store.c): registrations in the store, re-added at start.
+ *   hsm/members/<name>  {"name","module","token","pin_file"|"pin_env","registered_at"}
+ *   hsm/groups/<name>   {"name","members":[...],"created_at"}
+ * Never a PIN: the file path or the variable name only. */
+/* Read a PIN from the first line of file, or from the environment variable
+ * env (exactly one non-NULL); what names it in errors. KG_ERR_BAD_INPUT. */
+kg_err kg_server_pin_read(kg_secret **out, const char *file, const char *env, const char *what) KG_WARN_UNUSED;
+kg_err kg_server_hsm_member_put(kg_server *srv, const char *name, const char *module, const char *token,
+                                const char *pin_file, const char *pin_env) KG_WARN_UNUSED;
+kg_err kg_server_hsm_group_put(kg_server *srv, const char *name, const json_t *members) KG_WARN_UNUSED;
+/* Re-add every stored member (must_open = false) then every group; a record
+ * that cannot be used is logged and skipped (the server still starts). */
+void kg_server_hsm_load(kg_server *srv);
+/* The HMS on_event callback (ctx = the server): an "hsm_event" audit entry. */
+void kg_server_hsm_event(void *ctx, const char *event, const char *member, const char *group,
+                         const char *state, const char *reason);
+/* handlers_hsm.c */
+kg_err kg_h_hsm_member_add(kg_req *r, json_t **out);
+kg_err kg_h_hsm_members(kg_req *r, json_t **out);
+kg_err kg_h_hsm_member_get(kg_req *r, json_t **out);
+kg_err kg_h_hsm_group_create(kg_req *r, json_t **out);
+kg_err kg_h_hsm_groups(kg_req *r, json_t **out);
+/* handlers_sys.c: Prometheus text (HMS, seal, keys, HTTP requests). */
+kg_err kg_h_metrics(kg_req *r, json_t **out);
 
 /* Threshold ECDSA (CGGMP21) keys (handlers_mpc_ecdsa.c): presign, digest
  * signing; the FROST routes hand ECDSA keys over (kg_server_mpc_key_is_ecdsa). */
