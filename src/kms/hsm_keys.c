@@ -7,8 +7,8 @@
  * hsm_id is the CKA_ID of the key's objects in every member of the group;
  * no key material, sealed or not, is ever in the store, so
  * kms_key_material is never called for these keys: every operation that
- * needs the private or secret key comes here instead (ops.c branches on
- * kms_key_is_hsm first). What only needs the public key (verify, public
+ * needs the private or secret key comes here instead (ops_crypt.c and
+ * ops_sign.c branch on kms_key_is_hsm first). What only needs the public key (verify, public
  * key, RSA encrypt) uses the stored SPKI exactly as for software keys.
  *
  * Versions are generated in the HSM before the store transaction that
@@ -40,12 +40,6 @@ const char *kms_key_hsm_group(const json_t *meta)
     return g != NULL ? g : "";
 }
 
-static const char *name_of(const json_t *meta)
-{
-    const char *a = json_string_value(json_object_get(meta, "alias"));
-    return a ? a : json_string_value(json_object_get(meta, "key_id"));
-}
-
 static kg_err hsm_type(kg_hsm_key_type *t, const kms_key_spec *spec)
 {
     static const struct { const char *name; kg_hsm_key_type t; } map[] = {
@@ -63,10 +57,14 @@ static kg_err hsm_type(kg_hsm_key_type *t, const kms_key_spec *spec)
                       "use one of " HSM_SPECS, spec->name);
 }
 
-static kg_err no_hms(void)
+/* For a new HSM key of spec: its HSM key type, and the fleet it needs. */
+static kg_err hsm_can_make(const kg_kms *kms, const kms_key_spec *spec, kg_hsm_key_type *t)
 {
-    return kg_err_set(KG_ERR_BAD_INPUT, "HSM-protected keys need an HSM group: register HSMs with "
-                      "`kashguard hsm add` and create a group");
+    kg_err e = hsm_type(t, spec);
+    if (e == KG_OK && kms->cfg.hms == NULL)
+        e = kg_err_set(KG_ERR_BAD_INPUT, "HSM-protected keys need an HSM group: register HSMs "
+                       "with `kashguard hsm add` and create a group");
+    return e;
 }
 
 /* The hms of the config for an existing HSM key (a server restarted
@@ -76,8 +74,15 @@ static kg_err need_hms(const kg_kms *kms, const json_t *meta, kg_hms **h)
     *h = kms->cfg.hms;
     if (*h == NULL)
         return kg_err_set(KG_ERR_CRYPTO, "key '%s' is HSM-protected (group '%s') but this server has "
-                          "no HSM fleet configured", name_of(meta), kms_key_hsm_group(meta));
+                          "no HSM fleet configured", kms_key_name(meta), kms_key_hsm_group(meta));
     return KG_OK;
+}
+
+/* The CKA_ID of version v, "<key_id>/<v>", into buf; its length, 0 if too long. */
+static size_t hsm_id(char buf[static KG_HSM_MAX_ID + 1], const char *key_id, unsigned v)
+{
+    int n = snprintf(buf, KG_HSM_MAX_ID + 1, "%s/%u", key_id, v);
+    return n > 0 && n <= KG_HSM_MAX_ID ? (size_t)n : 0;
 }
 
 /* ---------------------------------------------------------------- create */
@@ -126,12 +131,10 @@ kg_err kms_hsm_pick_group(kg_kms *kms, const kms_key_spec *spec, const char *req
                           char group[static KMS_HSM_GROUP_MAX])
 {
     group[0] = '\0';
-    kg_hsm_key_type t;
-    kg_err e = hsm_type(&t, spec);
+    kg_hsm_key_type t = KG_HSM_KEY_AES256;
+    kg_err e = hsm_can_make(kms, spec, &t);
     if (e != KG_OK)
         return e;
-    if (kms->cfg.hms == NULL)
-        return no_hms();
     const char *g = requested != NULL ? requested : kms->cfg.hsm_default_group;
     if (g == NULL)
         return only_group(kms, group);
@@ -146,18 +149,16 @@ kg_err kms_hsm_version_new(kg_kms *kms, kms_hsm_version *hv, const kms_key_spec 
                            const char *group, const char *key_id, unsigned version)
 {
     memset(hv, 0, sizeof(*hv));
-    kg_hsm_key_type t;
-    kg_err e = hsm_type(&t, spec);
+    kg_hsm_key_type t = KG_HSM_KEY_AES256;
+    kg_err e = hsm_can_make(kms, spec, &t);
     if (e != KG_OK)
         return e;
-    if (kms->cfg.hms == NULL)
-        return no_hms();
     snprintf(hv->group, sizeof(hv->group), "%s", group);
-    int n = snprintf(hv->hsm_id, sizeof(hv->hsm_id), "%s/%u", key_id, version);
-    if (n < 0 || (size_t)n >= sizeof(hv->hsm_id))
+    size_t n = hsm_id(hv->hsm_id, key_id, version);
+    if (n == 0)
         return kg_err_set(KG_ERR_INTERNAL, "HSM key id too long");
     hv->version = version;
-    e = kg_hms_key_generate(kms->cfg.hms, group, t, (const uint8_t *)hv->hsm_id, (size_t)n,
+    e = kg_hms_key_generate(kms->cfg.hms, group, t, (const uint8_t *)hv->hsm_id, n,
                             spec->symmetric ? NULL : &hv->pub);
     if (e == KG_OK && !spec->symmetric && hv->pub.len == 0)
         e = kg_err_set(KG_ERR_CRYPTO, "HSM group '%s' returned no public key for %s", group, hv->hsm_id);
@@ -195,8 +196,8 @@ json_t *kms_hsm_version_row(const kms_hsm_version *hv)
 
 void kms_hsm_destroy_versions(kg_kms *kms, const json_t *meta)
 {
-    const char *id = json_string_value(json_object_get(meta, "key_id"));
-    unsigned cur = (unsigned)json_integer_value(json_object_get(meta, "current_version"));
+    const char *id = kms_key_id(meta);
+    unsigned cur = kms_key_version(meta);
     if (id == NULL)
         return;
     if (kms->cfg.hms == NULL) {
@@ -206,9 +207,9 @@ void kms_hsm_destroy_versions(kg_kms *kms, const json_t *meta)
     }
     for (unsigned v = 1; v <= cur; v++) {
         char hid[KG_HSM_MAX_ID + 1];
-        snprintf(hid, sizeof(hid), "%s/%u", id, v);
+        size_t hid_len = hsm_id(hid, id, v);
         kg_err e = kg_hms_key_destroy(kms->cfg.hms, kms_key_hsm_group(meta), (const uint8_t *)hid,
-                                      strlen(hid));
+                                      hid_len);
         if (e != KG_OK && e != KG_ERR_NOT_FOUND)
             kg_log(KG_LOG_WARN, "could not destroy an HSM key version", "hsm_id", hid, "group",
                    kms_key_hsm_group(meta), "error", kg_err_detail(e), NULL);
@@ -217,11 +218,20 @@ void kms_hsm_destroy_versions(kg_kms *kms, const json_t *meta)
 
 /* ------------------------------------------------------------ operations */
 
-static size_t hsm_id(char buf[static KG_HSM_MAX_ID + 1], const json_t *meta, unsigned v)
+/* Where an operation on one version of an HSM key goes: the fleet, the
+ * key's group and the CKA_ID of the version in every member. */
+typedef struct {
+    kg_hms *h;
+    const char *group;
+    char id[KG_HSM_MAX_ID + 1];
+    size_t id_len;
+} hsm_target;
+
+static kg_err target_of(kg_kms *kms, const json_t *meta, unsigned v, hsm_target *t)
 {
-    int n = snprintf(buf, KG_HSM_MAX_ID + 1, "%s/%u",
-                     json_string_value(json_object_get(meta, "key_id")), v);
-    return n > 0 && n <= KG_HSM_MAX_ID ? (size_t)n : 0;
+    t->group = kms_key_hsm_group(meta);
+    t->id_len = hsm_id(t->id, kms_key_id(meta), v);
+    return need_hms(kms, meta, &t->h);
 }
 
 kg_err kms_hsm_aes_encrypt(kg_kms *kms, kg_bytes *body, const json_t *meta, unsigned v,
@@ -229,27 +239,20 @@ kg_err kms_hsm_aes_encrypt(kg_kms *kms, kg_bytes *body, const json_t *meta, unsi
 {
     body->data = NULL;
     body->len = 0;
-    kg_hms *h = NULL;
-    char hid[KG_HSM_MAX_ID + 1];
-    size_t hid_len = hsm_id(hid, meta, v);
+    hsm_target t = { 0 };
     uint8_t iv[KG_HSM_GCM_IV_BYTES];
     kg_bytes ct = { 0 };
-    kg_err e = need_hms(kms, meta, &h);
+    kg_err e = target_of(kms, meta, v, &t);
     if (e == KG_OK)
         e = kg_crypto_random(iv, sizeof(iv));
     if (e == KG_OK)
-        e = kg_hms_aes_gcm_encrypt(h, &ct, kms_key_hsm_group(meta), (const uint8_t *)hid, hid_len,
+        e = kg_hms_aes_gcm_encrypt(t.h, &ct, t.group, (const uint8_t *)t.id, t.id_len,
                                    iv, aad, aad_len, pt, pt_len);
     if (e == KG_OK && ct.len != pt_len + KG_HSM_GCM_TAG_BYTES)
         e = kg_err_set(KG_ERR_CRYPTO, "HSM group '%s' returned a malformed AES-GCM ciphertext",
-                       kms_key_hsm_group(meta));
-    if (e == KG_OK && (body->data = malloc(sizeof(iv) + ct.len)) == NULL)
-        e = kg_err_set(KG_ERR_NOMEM, "out of memory");
-    if (e == KG_OK) {
-        memcpy(body->data, iv, sizeof(iv));
-        memcpy(body->data + sizeof(iv), ct.data, ct.len);
-        body->len = sizeof(iv) + ct.len;
-    }
+                       t.group);
+    if (e == KG_OK)
+        e = kms_bytes_join(body, iv, sizeof(iv), ct.data, ct.len);
     kg_bytes_free(&ct);
     return e;
 }
@@ -269,14 +272,12 @@ kg_err kms_hsm_aes_decrypt(kg_kms *kms, kg_secret **pt, const json_t *meta, unsi
     *pt = NULL;
     if (body_len < KG_HSM_GCM_IV_BYTES + KG_HSM_GCM_TAG_BYTES)
         return KG_ERR_DECRYPT;
-    kg_hms *h = NULL;
-    char hid[KG_HSM_MAX_ID + 1];
-    size_t hid_len = hsm_id(hid, meta, v);
+    hsm_target t = { 0 };
     kg_bytes out = { 0 };
-    kg_err e = need_hms(kms, meta, &h);
+    kg_err e = target_of(kms, meta, v, &t);
     if (e == KG_OK)
-        e = kg_hms_aes_gcm_decrypt(h, &out, kms_key_hsm_group(meta), (const uint8_t *)hid, hid_len,
-                                   body, aad, aad_len, body + KG_HSM_GCM_IV_BYTES,
+        e = kg_hms_aes_gcm_decrypt(t.h, &out, t.group, (const uint8_t *)t.id, t.id_len, body,
+                                   aad, aad_len, body + KG_HSM_GCM_IV_BYTES,
                                    body_len - KG_HSM_GCM_IV_BYTES);
     return e == KG_OK ? to_secret(pt, &out) : e;
 }
@@ -285,14 +286,12 @@ kg_err kms_hsm_rsa_decrypt(kg_kms *kms, kg_secret **pt, const json_t *meta, unsi
                            const uint8_t *label, size_t label_len, const uint8_t *ct, size_t ct_len)
 {
     *pt = NULL;
-    kg_hms *h = NULL;
-    char hid[KG_HSM_MAX_ID + 1];
-    size_t hid_len = hsm_id(hid, meta, v);
+    hsm_target t = { 0 };
     kg_bytes out = { 0 };
-    kg_err e = need_hms(kms, meta, &h);
+    kg_err e = target_of(kms, meta, v, &t);
     if (e == KG_OK)
-        e = kg_hms_rsa_oaep_decrypt(h, &out, kms_key_hsm_group(meta), (const uint8_t *)hid, hid_len,
-                                    label, label_len, ct, ct_len);
+        e = kg_hms_rsa_oaep_decrypt(t.h, &out, t.group, (const uint8_t *)t.id, t.id_len, label,
+                                    label_len, ct, ct_len);
     return e == KG_OK ? to_secret(pt, &out) : e;
 }
 
@@ -377,13 +376,11 @@ kg_err kms_hsm_sign(kg_kms *kms, kg_bytes *sig, const json_t *meta, unsigned v, 
                           "digest input is for ECDSA keys", spec->name);
     if (digest && len != 32)
         return kg_err_set(KG_ERR_BAD_INPUT, "a digest input must be 32 bytes (SHA-256), got %zu", len);
-    kg_hms *h = NULL;
-    char hid[KG_HSM_MAX_ID + 1];
-    size_t hid_len = hsm_id(hid, meta, v);
+    hsm_target t = { 0 };
     kg_bytes raw = { 0 };
-    kg_err e = need_hms(kms, meta, &h);
+    kg_err e = target_of(kms, meta, v, &t);
     if (e == KG_OK)
-        e = kg_hms_sign(h, ec ? &raw : sig, kms_key_hsm_group(meta), (const uint8_t *)hid, hid_len,
+        e = kg_hms_sign(t.h, ec ? &raw : sig, t.group, (const uint8_t *)t.id, t.id_len,
                         KG_HSM_SIG_RAW, digest, data, len);
     if (e != KG_OK || !ec)
         return e;

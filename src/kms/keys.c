@@ -530,7 +530,7 @@ kg_err kms_key_resolve(kg_kms *kms, kg_store_txn *txn, json_t **meta, const char
     return e;
 }
 
-static const char *key_name(const json_t *meta)
+const char *kms_key_name(const json_t *meta)
 {
     const char *a = json_string_value(json_object_get(meta, "alias"));
     return a ? a : json_string_value(json_object_get(meta, "key_id"));
@@ -539,7 +539,7 @@ static const char *key_name(const json_t *meta)
 kg_err kms_key_usable(const json_t *meta)
 {
     const char *state = json_string_value(json_object_get(meta, "state"));
-    const char *name = key_name(meta);
+    const char *name = kms_key_name(meta);
     if (state != NULL && strcmp(state, "enabled") == 0)
         return KG_OK;
     if (state != NULL && strcmp(state, "disabled") == 0)
@@ -579,7 +579,7 @@ kg_err kms_key_material(kg_kms *kms, kg_secret **material, kg_bytes *pub_der,
                           key_id, version);
     if (e != KG_OK)
         return e;
-    if (json_object_get(row, "hsm_id") != NULL) { /* ops.c must branch on kms_key_is_hsm first */
+    if (json_object_get(row, "hsm_id") != NULL) { /* ops_*.c branch on kms_key_is_hsm first */
         json_decref(row);
         return kg_err_set(KG_ERR_INTERNAL, "key '%s' is HSM-protected: its material is never in "
                           "the store", key_id);

@@ -2,17 +2,24 @@
  *
  * Files and owners of the pieces:
  *   kms.c      open/close, config, tick
- *   seal.c     init, unseal, seal, dev bootstrap, the root key and the
+ *   seal.c     init, unseal, seal, the root key and the
  *              kms_seal_encrypt/decrypt helpers every at-rest secret uses
- *   keys.c     key metadata, lifecycle, rotation, aliases, import
+ *   seal_dev.c   dev mode: kg_kms_dev_bootstrap (one share kept in the data dir)
+ *   keys.c     key metadata, specs, aliases, versions, key creation
+ *   lifecycle.c  rotate, enable/disable, deletion schedule, update, the key tick
+ *   import.c   BYOK import (wrapping key, unwrap, store)
+ *   cache.c    the cache of unsealed key material
  *   keys_list.c  the key list and live-key counts (metrics)
  *   hsm_keys.c   HSM-protected keys: generation in a kg_hms group, operations there
  *   seal_pkcs11.c  auto-unseal with a key on a PKCS#11 token
- *   ops.c      encrypt/decrypt/re-encrypt/data-key/sign/verify/mac/random,
- *              the ciphertext format
+ *   ops.c      what the key operations share: metadata fields, resolve +
+ *              authorize, usage check, info JSON, stored public key
+ *   ops_crypt.c  the KGC1 ciphertext format, encrypt/decrypt/re-encrypt/data-key
+ *   ops_sign.c   sign/verify, MAC/verify-MAC, public key, random
  *   tokens.c   tokens and callers
- *   policy.c   policies and kg_kms_authorize
- *   audit.c    the hash-chained audit log, checkpoints, offline verify
+ *   policy.c   policies and kg_kms_authorize; policy_rules.c the rule language
+ *   audit.c    the hash-chained audit log and checkpoints; audit_log.c the
+ *              writer, audit_verify.c offline verify
  *
  * Store layout (keys of the kg_store map):
  *   sys/seal                 {"shares","threshold","root_key_enc":b64,"seal_type",
@@ -154,6 +161,8 @@ kg_err kms_key_resolve(kg_kms *kms, kg_store_txn *txn, json_t **meta, const char
 /** Load and unseal the material of one version (and its public key DER when asymmetric). */
 kg_err kms_key_material(kg_kms *kms, kg_secret **material, kg_bytes *pub_der,
                         const char *key_id, unsigned version);
+/** The alias of a key if it has one, else its id (for messages). */
+const char *kms_key_name(const json_t *meta);
 /** Check that the key may be used now (enabled; not pending deletion or
  *  destroyed) with the user-facing message. */
 kg_err kms_key_usable(const json_t *meta);
@@ -201,6 +210,25 @@ kg_err kms_key_rotation_set(json_t *meta, int64_t period, int64_t now);
 kg_err kms_parse_rotation(int64_t *out, const char *s);
 /** Descriptions are at most 1024 bytes (NULL is fine). */
 kg_err kms_check_description(const char *d);
+
+/* ---- ops.c: shared by ops_crypt.c, ops_sign.c and hsm_keys.c ---- */
+/** "key_id" and "current_version" of key metadata. */
+const char *kms_key_id(const json_t *meta);
+unsigned kms_key_version(const json_t *meta);
+/** Whether the key's spec allows `what` ("encrypt_decrypt", "sign_verify",
+ *  "generate_verify_mac"), and the KG_ERR_WRONG_KEY_USAGE saying it cannot `op`. */
+bool kms_key_usage_has(const json_t *meta, const char *what);
+kg_err kms_key_wrong_usage(const json_t *meta, const char *op);
+/** {"key_id","version"}: the info document every operation returns. */
+json_t *kms_op_info(const json_t *meta, unsigned version);
+/** Resolve ref, authorize action on it and check the key is usable, with
+ *  the read lock already held; *meta is NULL on error. */
+kg_err kms_op_resolve(kg_kms *kms, const kg_kms_caller *who, json_t **meta,
+                      const char *ref, const char *action);
+/** The stored public key (SPKI DER) of version v, read without unsealing material. */
+kg_err kms_key_public_der(kg_kms *kms, kg_bytes *pub, const char *id, unsigned v);
+/** out = a || b (malloc'd). */
+kg_err kms_bytes_join(kg_bytes *out, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
 
 /* ---- hsm_keys.c: HSM-protected keys ("protection":"hsm") ---- */
 #define KMS_HSM_GROUP_MAX 72

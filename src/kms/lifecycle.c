@@ -33,12 +33,6 @@ static const char *state_of(const json_t *meta)
     return s ? s : "";
 }
 
-static const char *name_of(const json_t *meta)
-{
-    const char *a = json_string_value(json_object_get(meta, "alias"));
-    return a ? a : json_string_value(json_object_get(meta, "key_id"));
-}
-
 static kg_err put_meta(kg_kms *kms, kg_store_txn *txn, const json_t *meta)
 {
     char skey[64];
@@ -127,7 +121,7 @@ static kg_err apply_rotate(kg_kms *kms, kg_store_txn *txn, json_t *meta, const v
     e = add_new_version(kms, txn, meta, arg);
     if (e == KG_ERR_CONFLICT)
         e = kg_err_set(KG_ERR_CONFLICT, "key '%s' was rotated by another request at the same "
-                       "time; try again", name_of(meta));
+                       "time; try again", kms_key_name(meta));
     return e;
 }
 
@@ -136,7 +130,7 @@ static kg_err check_rotatable(const json_t *meta)
     const char *origin = json_string_value(json_object_get(meta, "origin"));
     if (origin != NULL && strcmp(origin, "generated") != 0)
         return kg_err_set(KG_ERR_BAD_INPUT, "key '%s' holds imported material and cannot be rotated "
-                          "by the KMS; import the new material as a new key", name_of(meta));
+                          "by the KMS; import the new material as a new key", kms_key_name(meta));
     return kms_key_usable(meta);
 }
 
@@ -171,10 +165,10 @@ static kg_err not_deleting(const json_t *meta, const char *what)
     if (strcmp(st, "pending_deletion") == 0)
         return kg_err_set(KG_ERR_KEY_PENDING_DELETION, "key '%s' is scheduled for deletion; cancel "
                           "that first with `kashguard key cancel-deletion %s`, then %s it",
-                          name_of(meta), name_of(meta), what);
+                          kms_key_name(meta), kms_key_name(meta), what);
     if (strcmp(st, "destroyed") == 0)
         return kg_err_set(KG_ERR_KEY_DESTROYED, "the material of key '%s' was destroyed; it "
-                          "cannot be changed any more", name_of(meta));
+                          "cannot be changed any more", kms_key_name(meta));
     return KG_OK;
 }
 
@@ -255,9 +249,9 @@ static kg_err apply_cancel(kg_kms *kms, kg_store_txn *txn, json_t *meta, const v
     const char *st = state_of(meta);
     if (strcmp(st, "destroyed") == 0)
         return kg_err_set(KG_ERR_KEY_DESTROYED, "the material of key '%s' was already destroyed",
-                          name_of(meta));
+                          kms_key_name(meta));
     if (strcmp(st, "pending_deletion") != 0)
-        return kg_err_set(KG_ERR_CONFLICT, "key '%s' is not scheduled for deletion", name_of(meta));
+        return kg_err_set(KG_ERR_CONFLICT, "key '%s' is not scheduled for deletion", kms_key_name(meta));
     if (json_object_set_new(meta, "state", json_string("disabled")) != 0 ||
         json_object_set_new(meta, "deletion_date", json_null()) != 0 ||
         json_object_set_new(meta, "_deletion_time", json_integer(0)) != 0)
@@ -336,7 +330,7 @@ static kg_err apply_update(kg_kms *kms, kg_store_txn *txn, json_t *meta, const v
         const char *origin = json_string_value(json_object_get(meta, "origin"));
         if (origin != NULL && strcmp(origin, "generated") != 0)
             e = kg_err_set(KG_ERR_BAD_INPUT, "key '%s' holds imported material; automatic "
-                           "rotation is only for keys the KMS generated", name_of(meta));
+                           "rotation is only for keys the KMS generated", kms_key_name(meta));
     }
     if (e == KG_OK && u->alias != NULL)
         e = move_alias(kms, txn, meta, u->alias);
