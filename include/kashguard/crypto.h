@@ -151,6 +151,13 @@ kg_err kg_crypto_sign(kg_bytes *sig, kg_crypto_key_type t, const kg_secret *priv
                       kg_crypto_input input, kg_crypto_sig_format format,
                       const uint8_t *data, size_t data_len) KG_WARN_UNUSED;
 
+/** Finish an ECDSA signature made elsewhere (an HSM returns raw r || s with
+ *  either S): normalise it to low-S like kg_crypto_sign and encode it in
+ *  format. rs_len must be 64. Returns KG_OK | KG_ERR_BAD_INPUT (t is not
+ *  P-256/secp256k1) | KG_ERR_CRYPTO (not 64 bytes) | KG_ERR_NOMEM. */
+kg_err kg_crypto_ecdsa_finish(kg_bytes *sig, kg_crypto_key_type t, const uint8_t *rs, size_t rs_len,
+                              kg_crypto_sig_format format) KG_WARN_UNUSED;
+
 #define KG_CRYPTO_VERIFY_LOW_S 1u  /* reject high-S ECDSA signatures (Bitcoin's rule) */
 /** Verify sig over data with the public key spki. The signature format is
  *  taken from format; DER must be strict DER (BER variants are rejected).

@@ -28,6 +28,9 @@
 static const uint8_t P256_N[32] = {
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+static const uint8_t K256_N[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
 
 /* ----------------------------------------------------------- DER codec */
 
@@ -147,10 +150,10 @@ static kg_err k256_verify(EVP_PKEY *pkey, unsigned flags, const uint8_t digest[3
 
 /* --------------------------------------------------------------- P-256 */
 
-/* Reduce s to its low form in place: s = n - s when s > n/2. */
-static int p256_low_s(uint8_t s[32])
+/* Reduce s to its low form in place: s = order - s when s > order/2. */
+static int low_s(uint8_t s[32], const uint8_t order[32])
 {
-    BIGNUM *n = BN_bin2bn(P256_N, 32, NULL), *half = BN_new(), *v = BN_bin2bn(s, 32, NULL);
+    BIGNUM *n = BN_bin2bn(order, 32, NULL), *half = BN_new(), *v = BN_bin2bn(s, 32, NULL);
     int ok = n && half && v && BN_rshift1(half, n);
     if (ok && BN_cmp(v, half) > 0)
         ok = BN_sub(v, n, v) && BN_bn2binpad(v, s, 32) == 32;
@@ -174,7 +177,7 @@ static kg_err p256_sign(uint8_t rs[64], const kg_secret *priv, const uint8_t dig
     EVP_PKEY_CTX_free(c);
     EVP_PKEY_free(pkey);
     /* OpenSSL's output is DER already; our strict parser doubles as a check. */
-    if (!ok || !kg_ecdsa_der_parse(rs, der, der_n) || !p256_low_s(rs + 32)) {
+    if (!ok || !kg_ecdsa_der_parse(rs, der, der_n) || !low_s(rs + 32, P256_N)) {
         memset(rs, 0, 64);
         return kg_err_set(KG_ERR_CRYPTO, "OpenSSL failed to produce a P-256 signature");
     }
@@ -233,4 +236,24 @@ kg_err kg_ecdsa_verify_digest(kg_crypto_key_type t, const uint8_t *spki, size_t 
                                    : p256_verify(pkey, flags, digest, rs);
     EVP_PKEY_free(pkey);
     return err;
+}
+
+kg_err kg_crypto_ecdsa_finish(kg_bytes *sig, kg_crypto_key_type t, const uint8_t *rs, size_t rs_len,
+                              kg_crypto_sig_format format)
+{
+    KG_ARG_CHECK(sig != NULL && rs != NULL);
+    sig->data = NULL;
+    sig->len = 0;
+    if (t != KG_CRYPTO_P256 && t != KG_CRYPTO_SECP256K1)
+        return kg_err_set(KG_ERR_BAD_INPUT, "not an ECDSA key type");
+    if (rs_len != 64)
+        return kg_err_set(KG_ERR_CRYPTO, "an ECDSA signature of %zu bytes, not r || s (64)", rs_len);
+    uint8_t v[64], der[72];
+    memcpy(v, rs, 64);
+    if (!low_s(v + 32, t == KG_CRYPTO_P256 ? P256_N : K256_N))
+        return kg_err_set(KG_ERR_NOMEM, "out of memory normalising an ECDSA signature");
+    if (format == KG_CRYPTO_SIG_RAW)
+        return kg_bytes_set(sig, v, 64);
+    size_t n = kg_ecdsa_der_encode(der, v);
+    return kg_bytes_set(sig, der, n);
 }

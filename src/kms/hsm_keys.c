@@ -295,74 +295,6 @@ kg_err kms_hsm_rsa_decrypt(kg_kms *kms, kg_secret **pt, const json_t *meta, unsi
     return e == KG_OK ? to_secret(pt, &out) : e;
 }
 
-/* ------------------------------------------------------------- ECDSA low-S */
-
-static const uint8_t N_P256[32] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
-};
-static const uint8_t N_K1[32] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
-    0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41,
-};
-
-/* s := n - s when s > n/2 (big-endian, 32 bytes). The signature is public:
- * no constant-time need. */
-static void low_s(uint8_t s[32], const uint8_t n[32])
-{
-    uint8_t half[32];
-    unsigned carry = 0;
-    for (size_t i = 0; i < 32; i++) { /* half = n >> 1 */
-        half[i] = (uint8_t)((n[i] >> 1) | (carry << 7));
-        carry = n[i] & 1u;
-    }
-    if (memcmp(s, half, 32) <= 0)
-        return;
-    int borrow = 0;
-    for (size_t i = 32; i-- > 0;) {
-        int d = (int)n[i] - (int)s[i] - borrow;
-        borrow = d < 0;
-        s[i] = (uint8_t)(d + (borrow ? 256 : 0));
-    }
-}
-
-/* One DER INTEGER of a 32-byte big-endian unsigned value. */
-static size_t der_int(uint8_t *out, const uint8_t v[32])
-{
-    size_t i = 0;
-    while (i < 31 && v[i] == 0)
-        i++;
-    size_t len = 32 - i, pad = (v[i] & 0x80) ? 1 : 0;
-    out[0] = 0x02;
-    out[1] = (uint8_t)(len + pad);
-    out[2] = 0;
-    memcpy(out + 2 + pad, v + i, len);
-    return 2 + pad + len;
-}
-
-/* Raw r || s (low-S) into the requested format. */
-static kg_err ec_finish(kg_bytes *sig, kg_bytes *raw, const uint8_t n[32], kg_crypto_sig_format fmt)
-{
-    if (raw->len != 64) {
-        kg_bytes_free(raw);
-        return kg_err_set(KG_ERR_CRYPTO, "the HSM returned an ECDSA signature of %zu bytes", raw->len);
-    }
-    low_s(raw->data + 32, n);
-    if (fmt == KG_CRYPTO_SIG_RAW) {
-        *sig = *raw;
-        raw->data = NULL;
-        raw->len = 0;
-        return KG_OK;
-    }
-    uint8_t der[2 + 2 * 35];
-    size_t l = der_int(der + 2, raw->data);
-    l += der_int(der + 2 + l, raw->data + 32);
-    der[0] = 0x30;
-    der[1] = (uint8_t)l;
-    kg_bytes_free(raw);
-    return kg_bytes_set(sig, der, l + 2);
-}
-
 kg_err kms_hsm_sign(kg_kms *kms, kg_bytes *sig, const json_t *meta, unsigned v, kg_crypto_input input,
                     kg_crypto_sig_format fmt, const uint8_t *data, size_t len)
 {
@@ -384,5 +316,7 @@ kg_err kms_hsm_sign(kg_kms *kms, kg_bytes *sig, const json_t *meta, unsigned v, 
                         KG_HSM_SIG_RAW, digest, data, len);
     if (e != KG_OK || !ec)
         return e;
-    return ec_finish(sig, &raw, spec->type == KG_CRYPTO_P256 ? N_P256 : N_K1, fmt);
+    e = kg_crypto_ecdsa_finish(sig, spec->type, raw.data, raw.len, fmt);
+    kg_bytes_free(&raw);
+    return e;
 }

@@ -232,6 +232,20 @@ static void low_s_for(kg_crypto_key_type t, const uint8_t n[32])
         assert_int_equal(kg_crypto_verify(t, spki.data, spki.len, KG_CRYPTO_INPUT_MESSAGE,
                                           KG_CRYPTO_SIG_RAW, KG_CRYPTO_VERIFY_LOW_S, msg,
                                           sizeof msg, sig.data, 64), KG_OK);
+        /* kg_crypto_ecdsa_finish (for HSM signatures) turns the high-S twin
+         * back into exactly the low-S signature, raw or DER. */
+        kg_bytes fin = {0}, der = {0};
+        assert_int_equal(kg_crypto_ecdsa_finish(&fin, t, high, 64, KG_CRYPTO_SIG_RAW), KG_OK);
+        assert_int_equal(fin.len, 64);
+        assert_memory_equal(fin.data, sig.data, 64);
+        kg_bytes_free(&fin);
+        assert_int_equal(kg_crypto_ecdsa_finish(&der, t, sig.data, 64, KG_CRYPTO_SIG_DER), KG_OK);
+        assert_int_equal(kg_crypto_verify(t, spki.data, spki.len, KG_CRYPTO_INPUT_MESSAGE,
+                                          KG_CRYPTO_SIG_DER, KG_CRYPTO_VERIFY_LOW_S, msg,
+                                          sizeof msg, der.data, der.len), KG_OK);
+        assert_int_equal(kg_crypto_ecdsa_finish(&fin, t, high, 63, KG_CRYPTO_SIG_RAW), KG_ERR_CRYPTO);
+        assert_null(fin.data);
+        kg_bytes_free(&der);
         kg_bytes_free(&sig);
     }
     kg_bytes_free(&spki);
