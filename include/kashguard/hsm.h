@@ -297,6 +297,11 @@ void kg_hms_close(kg_hms *h);
  *  Names: [A-Za-z0-9_.-]{1,64}; a taken name is KG_ERR_CONFLICT. */
 kg_err kg_hms_member_add(kg_hms *h, const char *name, const char *module_path, const char *token_label,
                          const kg_secret *pin, bool must_open) KG_WARN_UNUSED KG_NONNULL(1, 2, 3, 4, 5);
+/** Remove a member: its workers stop and its token closes (sessions and
+ *  login end). KG_ERR_NOT_FOUND for an unknown name; KG_ERR_CONFLICT,
+ *  naming the groups, while it is in a group. A member down for a wrong
+ *  PIN is removed and added again with the right one. */
+kg_err kg_hms_member_remove(kg_hms *h, const char *name) KG_WARN_UNUSED KG_NONNULL(1, 2);
 /** Members as a JSON array of {name, module, token, state, reason,
  *  latency_ms (EWMA), ops, errors, groups[]}. New reference. */
 json_t *kg_hms_members_json(kg_hms *h);

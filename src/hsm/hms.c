@@ -7,7 +7,10 @@
  * without being starved of the samples that would show it recovered.
  * Failover: a call that times out or fails with a member error (hms_job.c)
  * is retried on the next-best member not tried yet; the caller sees an
- * error only when every serving member failed.
+ * error only when every serving member failed. A member that does not know
+ * a group key another member holds lost it: it is counted as an error of
+ * that member and sent to re-sync ("syncing"), and the caller is served by
+ * the other (mark_missing); only a key no member knows is NOT_FOUND.
  *
  * Events (member_state, key_replicated, member_resynced, group_created) are
  * queued under the lock and delivered by hms_unlock_emit after it is
@@ -209,6 +212,19 @@ void kg_hms_close(kg_hms *h)
             leaked = true;
         }
     }
+    while (h->removed) {
+        hms_member *m = h->removed;
+        h->removed = m->next;
+        pthread_mutex_lock(&h->lock);
+        bool gone = m->live == 0; /* its detached workers may have exited since */
+        pthread_mutex_unlock(&h->lock);
+        if (m->stopped || gone) {
+            hms_member_free(m);
+        } else {
+            kg_log(KG_LOG_WARN, "hsm member left behind: a PKCS#11 call hangs", "member", m->name, NULL);
+            leaked = true;
+        }
+    }
     for (hms_event *e = h->events; e;) {
         hms_event *next = e->next;
         free(e);
@@ -251,6 +267,33 @@ static int pick(const hms_group *g, const bool *tried)
     return best;
 }
 
+/* Whether j names a group key that every member of the group should hold. */
+static bool group_key_job(const hms_job *j)
+{
+    return j->kind == JOB_SIGN || j->kind == JOB_GCM_ENC || j->kind == JOB_GCM_DEC || j->kind == JOB_OAEP_DEC ||
+           j->kind == JOB_PUBLIC_DER;
+}
+
+/* Members that answered KG_ERR_NOT_FOUND for a key another member of the
+ * group holds lost it (deleted on the token, a restore from an old backup,
+ * a replication that never finished): count it against each of them and
+ * take them out of service as "syncing", so the next probe round re-syncs
+ * them (hms_probe_round) and copies the key back. Lock held. */
+static void mark_missing(const hms_group *g, const hms_job *j, hms_member *const *missing, size_t n)
+{
+    char label[160];
+    hms_label(label, sizeof(label), g->name, j->id, j->id_len);
+    const char *id = label + strlen("kg/") + strlen(g->name) + 1;
+    for (size_t i = 0; i < n; i++) {
+        hms_member *m = missing[i];
+        m->stats[j->op].errors++; /* the worker counted the call itself as an op */
+        m->errors++;
+        m->errors_since_probe++;
+        if (m->state == KG_HMS_HEALTHY || m->state == KG_HMS_DEGRADED)
+            hms_set_state(m, KG_HMS_SYNCING, "key %s missing; re-synchronising", id);
+    }
+}
+
 kg_err hms_exec(kg_hms *h, const char *group, hms_job *proto, hms_job **res, hms_member **served)
 {
     *res = NULL;
@@ -264,7 +307,10 @@ kg_err hms_exec(kg_hms *h, const char *group, hms_job *proto, hms_job **res, hms
         return kg_err_set(KG_ERR_NOT_FOUND, "no HSM group '%s'", group);
     }
     bool tried[HMS_MAX_GROUP_MEMBERS] = {0};
-    char last[HMS_DETAIL] = "every member is down";
+    hms_member *missing[HMS_MAX_GROUP_MEMBERS];
+    size_t n_missing = 0;
+    bool any_fault = false;
+    char last[HMS_DETAIL] = "every member is down", not_found[HMS_DETAIL] = "";
     kg_err err = KG_OK;
     for (int i; (i = pick(g, tried)) >= 0;) {
         tried[i] = true;
@@ -273,18 +319,34 @@ kg_err hms_exec(kg_hms *h, const char *group, hms_job *proto, hms_job **res, hms
         hms_job *j = hms_job_clone(proto);
         bool fault = false;
         err = j ? hms_call(h, m, j, &fault, res) : kg_err_set(KG_ERR_NOMEM, "HMS job");
+        if (err == KG_ERR_NOT_FOUND && group_key_job(proto)) {
+            /* Unknown here: ask the others before telling the caller the
+             * key does not exist (one member may have lost it). */
+            snprintf(not_found, sizeof(not_found), "%s", kg_err_detail(err));
+            pthread_mutex_lock(&h->lock);
+            missing[n_missing++] = m;
+            continue;
+        }
         if (!err || !fault) {
+            if (!err && n_missing) { /* another member holds it: those lost it */
+                pthread_mutex_lock(&h->lock);
+                mark_missing(g, proto, missing, n_missing);
+                hms_unlock_emit(h);
+            }
             if (!err && served)
                 *served = m;
             hms_job_put(h, proto);
             return err;
         }
+        any_fault = true;
         snprintf(last, sizeof(last), "%s", kg_err_detail(err));
         pthread_mutex_lock(&h->lock);
         h->failovers++;
     }
     pthread_mutex_unlock(&h->lock);
     hms_job_put(h, proto);
+    if (n_missing && !any_fault) /* no member knows the key: the request's own error */
+        return kg_err_set(KG_ERR_NOT_FOUND, "%s (nor on any other serving member of group %s)", not_found, group);
     return kg_err_set(KG_ERR_CRYPTO, "no healthy member in group %s: %s", group, last);
 }
 

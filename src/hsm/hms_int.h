@@ -107,6 +107,7 @@ struct hms_member {
     hms_job *head, *tail;
     pthread_cond_t cv;
     bool stop;
+    bool stopped;            /* removed, and its workers exited (kg_hms_member_remove) */
     hms_member *next;
 };
 
@@ -136,6 +137,7 @@ struct kg_hms {
     pthread_mutex_t lock;
     pthread_cond_t exit_cv, probe_cv;
     hms_member *members;
+    hms_member *removed;     /* kg_hms_member_remove: freed at kg_hms_close */
     hms_group *groups;
     hms_event *events, *events_tail;
     uint64_t failovers;
@@ -189,6 +191,8 @@ kg_err hms_member_start(kg_hms *h, hms_member *m);
 bool hms_member_stop(kg_hms *h, hms_member *m, unsigned wait_ms);
 void hms_member_free(hms_member *m);
 kg_err hms_member_open(hms_member *m);
+/* What to do about a wrong or locked PIN, into buf (names the member). */
+const char *hms_pin_advice(const hms_member *m, char *buf, size_t cap);
 /* Job bodies run on a worker (hms_member.c): login check + sign/verify with
  * the probe key (opening the member first if it never opened); discovery. */
 kg_err hms_probe_run(hms_member *m, kg_hsm_token *t, hms_job *j);

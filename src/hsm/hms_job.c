@@ -13,7 +13,9 @@
  * token, session, login: KG_ERR_IO, KG_ERR_CRYPTO, ...) count against it
  * and make the caller fail over; those that are the request's own fault
  * (bad input, wrong key usage, failed decryption, unknown key) are returned
- * as they are, since every member would answer the same. */
+ * as they are, since every member would answer the same. The exception is
+ * KG_ERR_NOT_FOUND for a group key: hms_exec asks the other members, since
+ * one member may have lost a key the others hold. */
 #include "hms_int.h"
 
 #include <errno.h>
@@ -200,19 +202,6 @@ static kg_err run_key_job(hms_member *m, kg_hsm_token *t, hms_job *j, bool *hit)
     }
 }
 
-/* Whether err may come from a cached object handle that is no longer
- * valid. SoftHSM, for one, renumbers private objects when the application
- * logs in again (after its last session closed), which the client does not
- * see as a reconnect: CKR_KEY_HANDLE_INVALID (KG_ERR_NOT_FOUND),
- * CKR_(UN)WRAPPING_KEY_HANDLE_INVALID (KG_ERR_CRYPTO, or KG_ERR_DECRYPT
- * from kg_hsm_key_unwrap). One retry with fresh lookups settles it. */
-static bool stale_suspect(const hms_job *j, kg_err err)
-{
-    if (err == KG_ERR_NOT_FOUND || err == KG_ERR_CRYPTO)
-        return true;
-    return err == KG_ERR_DECRYPT && j->kind == JOB_KEY_UNWRAP;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -232,14 +221,17 @@ static void run_job(hms_member *m, kg_hsm_token *t, hms_job *j)
     else if (!t)
         err = kg_err_set(KG_ERR_IO, "member %s is not open", m->name);
     else {
+        /* A cached handle is trusted within its token generation: the
+         * client raises the generation on every reconnect and new login
+         * (SoftHSM2 numbers objects anew then), so a stale handle is found
+         * again by CKA_ID there. A handle of an object destroyed behind our
+         * back answers NOT_FOUND: forget it, and hms_exec sends the member
+         * to re-sync. */
         bool hit = false;
         err = run_key_job(m, t, j, &hit);
-        if (hit && stale_suspect(j, err)) { /* a stale cached handle: look the keys up again */
+        if (hit && err == KG_ERR_NOT_FOUND) {
             forget(m, j->id, j->id_len);
             forget(m, j->id2, j->id2_len);
-            kg_bytes_free(&j->out);
-            hit = false;
-            err = run_key_job(m, t, j, &hit);
         }
     }
     j->seconds = now_s() - t0;
@@ -312,6 +304,13 @@ static void *worker(void *arg)
 
 void hms_submit_locked(hms_member *m, hms_job *j)
 {
+    if (m->stop) { /* removed (or closing): no worker will take it */
+        j->done = true;
+        j->err = KG_ERR_NOT_FOUND;
+        snprintf(j->detail, sizeof(j->detail), "HSM member %s was removed", m->name);
+        pthread_cond_broadcast(&j->cv);
+        return;
+    }
     j->refs++;
     j->next = NULL;
     if (m->tail)

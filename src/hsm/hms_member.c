@@ -1,4 +1,4 @@
-/* HMS members: registration, opening, health probes and their states,
+/* HMS members: registration and removal, opening, health probes and their states,
  * discovery (kg_hms_member_show) and the member JSON.
  *
  * A member is one token of one PKCS#11 module, with its own PIN copy in
@@ -9,7 +9,9 @@
  * verified here with OpenSSL on the exported public key, so a token that
  * answers but computes garbage is caught too. A member that never opened is
  * opened by its probe, except after a wrong or locked PIN: retrying a wrong
- * PIN every two seconds would lock the token's PIN on a real HSM. */
+ * PIN every two seconds would lock the token's PIN on a real HSM; the
+ * reason tells the operator to remove the member and add it again with the
+ * right PIN (kg_hms_member_remove, at the end of this file). */
 #include "hms_int.h"
 
 #include <limits.h>
@@ -109,8 +111,8 @@ kg_err hms_probe_run(hms_member *m, kg_hsm_token *t, hms_job *j)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     err = kg_hsm_sign(t, &sig, &m->probe_key, KG_HSM_SIG_DER, msg, sizeof(msg));
-    if (err && cached && (err == KG_ERR_NOT_FOUND || err == KG_ERR_CRYPTO) && !probe_key(m, t))
-        err = kg_hsm_sign(t, &sig, &m->probe_key, KG_HSM_SIG_DER, msg, sizeof(msg)); /* stale handle */
+    if (err == KG_ERR_NOT_FOUND && cached && !probe_key(m, t)) /* the probe key was deleted: make it again */
+        err = kg_hsm_sign(t, &sig, &m->probe_key, KG_HSM_SIG_DER, msg, sizeof(msg));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     j->sign_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (!err)
@@ -135,10 +137,10 @@ static bool probe_result(kg_hms *h, hms_member *m, hms_job *j, bool done)
         return false;
     }
     if (j->err) {
+        char advice[HMS_DETAIL];
         if (!m->tok && (j->err == KG_ERR_UNAUTHENTICATED || j->err == KG_ERR_DENIED)) {
             m->no_retry = true;
-            hms_set_state(m, KG_HMS_DOWN, "%s; not retried automatically (PIN lockout): register the member again",
-                          j->detail);
+            hms_set_state(m, KG_HMS_DOWN, "%.120s; %.180s", j->detail, hms_pin_advice(m, advice, sizeof(advice)));
         } else if (m->state == KG_HMS_DOWN) {
             snprintf(m->reason, sizeof(m->reason), "probe failed: %.280s", j->detail);
         } else {
@@ -151,7 +153,8 @@ static bool probe_result(kg_hms *h, hms_member *m, hms_job *j, bool done)
     m->consecutive_errors = 0;
     double ms = j->seconds * 1000.0;
     if (m->state == KG_HMS_DOWN || m->state == KG_HMS_SYNCING) {
-        hms_set_state(m, KG_HMS_SYNCING, "probe ok after being down; re-synchronising");
+        if (m->state == KG_HMS_DOWN) /* a syncing member keeps its reason (e.g. a missing key) */
+            hms_set_state(m, KG_HMS_SYNCING, "probe ok after being down; re-synchronising");
         m->errors_since_probe = 0;
         return true;
     }
@@ -357,6 +360,14 @@ kg_err kg_hms_member_show(kg_hms *h, json_t **out, const char *name)
 
 /* ------------------------------------------------------------- adding */
 
+const char *hms_pin_advice(const hms_member *m, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "not retried automatically (PIN lockout): remove it with `kashguard hsm remove %s` and add it again "
+             "with the right PIN", m->name);
+    return buf;
+}
+
 void hms_member_free(hms_member *m)
 {
     if (!m)
@@ -422,8 +433,10 @@ kg_err kg_hms_member_add(kg_hms *h, const char *name, const char *module_path, c
         return kg_err_set(err, "%s", detail);
     }
     if (err) {
-        snprintf(m->reason, sizeof(m->reason), "cannot open: %s", kg_err_detail(err));
         m->no_retry = err == KG_ERR_UNAUTHENTICATED || err == KG_ERR_DENIED;
+        char advice[HMS_DETAIL];
+        snprintf(m->reason, sizeof(m->reason), "cannot open: %.120s%s%.180s", kg_err_detail(err),
+                 m->no_retry ? "; " : "", m->no_retry ? hms_pin_advice(m, advice, sizeof(advice)) : "");
     } else {
         m->state = KG_HMS_HEALTHY;
         snprintf(m->reason, sizeof(m->reason), "opened");
@@ -446,5 +459,65 @@ kg_err kg_hms_member_add(kg_hms *h, const char *name, const char *module_path, c
     *pp = m;
     hms_event_push(h, "member_state", m->name, NULL, kg_hms_state_name(m->state), m->reason);
     hms_unlock_emit(h);
+    return KG_OK;
+}
+
+/* ------------------------------------------------------------ removing */
+
+/* The groups of m as "g1, g2" (lock held); false when it is in none. */
+static bool member_groups(kg_hms *h, const hms_member *m, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (hms_group *g = h->groups; g; g = g->next)
+        for (size_t i = 0; i < g->n; i++)
+            if (g->members[i] == m && used < cap) {
+                int w = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", g->name);
+                used += w > 0 ? (size_t)w : 0;
+            }
+    return buf[0] != '\0';
+}
+
+/* A removed member leaves the list at once but its struct is kept until
+ * kg_hms_close: a probe round or a show that picked it before may still
+ * hold it (they find its jobs failed: hms_submit_locked on a stopped
+ * member). Its workers stop and its token closes now, which ends its
+ * sessions and login on the HSM. */
+kg_err kg_hms_member_remove(kg_hms *h, const char *name)
+{
+    pthread_mutex_lock(&h->lock);
+    hms_member **pp = &h->members;
+    while (*pp && strcmp((*pp)->name, name) != 0)
+        pp = &(*pp)->next;
+    hms_member *m = *pp;
+    if (!m) {
+        pthread_mutex_unlock(&h->lock);
+        return kg_err_set(KG_ERR_NOT_FOUND, "no HSM member '%.64s'", name);
+    }
+    char groups[HMS_DETAIL];
+    if (member_groups(h, m, groups, sizeof(groups))) {
+        pthread_mutex_unlock(&h->lock);
+        return kg_err_set(KG_ERR_CONFLICT, "HSM member '%s' is in group(s) %s: groups keep their members", name,
+                          groups);
+    }
+    *pp = m->next;
+    m->next = h->removed;
+    h->removed = m;
+    hms_event_push(h, "member_removed", m->name, NULL, "removed", "removed by request");
+    hms_unlock_emit(h);
+    m->stopped = hms_member_stop(h, m, h->cfg.op_timeout_ms + 1000);
+    if (m->stopped) {
+        pthread_mutex_lock(&h->lock);
+        kg_hsm_token *t = m->tok;
+        m->tok = NULL;
+        m->state = KG_HMS_DOWN;
+        snprintf(m->reason, sizeof(m->reason), "removed");
+        pthread_mutex_unlock(&h->lock);
+        kg_hsm_token_close(t);
+    } else {
+        kg_log(KG_LOG_WARN, "hsm member removed while a PKCS#11 call hangs: its token is closed when HMS closes",
+               "member", m->name, NULL);
+    }
+    kg_log(KG_LOG_INFO, "hsm member removed", "member", name, NULL);
     return KG_OK;
 }

@@ -343,6 +343,10 @@ static kg_err resync_group(kg_hms *h, hms_group *g, hms_member *m)
 
 kg_err hms_resync(kg_hms *h, hms_member *m)
 {
+    /* Keys come back as new objects: no cached handle may outlive them. */
+    pthread_mutex_lock(&m->cache_mu);
+    memset(m->cache, 0, sizeof(m->cache));
+    pthread_mutex_unlock(&m->cache_mu);
     pthread_mutex_lock(&h->lock);
     size_t n = 0;
     hms_group *gs[64];

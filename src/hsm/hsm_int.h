@@ -19,8 +19,29 @@ struct kg_hsm_module {
     unsigned refs;
     bool finalize; /* we initialised it */
     struct kg_hsm_token *tokens; /* open token handles (under the module list lock) */
+    struct p11_obj_lock *obj_locks; /* one per token label ever opened (under the module list lock) */
     struct kg_hsm_module *next;
 };
+
+/* Serialises the calls that create or destroy objects on one token
+ * (C_GenerateKey, C_GenerateKeyPair, C_UnwrapKey, C_CreateObject,
+ * C_DestroyObject: write side) against each other and against object
+ * searches (C_FindObjectsInit..Final: read side), across every handle of
+ * this process on that token. SoftHSM2 (its issue #573, the file object
+ * store) answers some creations with CKR_GENERAL_ERROR or
+ * CKR_TEMPLATE_INCONSISTENT when another thread creates an object or
+ * re-reads the token's object directory (which a search does) at the same
+ * time: tests/hsm/test_pkcs11.c (test_concurrent_create) fails most runs
+ * with creations serialised only among themselves. Objects are made only at
+ * key creation, replication and re-sync, and searches only for keys not in
+ * a cache, so the lock costs nothing measurable; signing and encryption on
+ * found handles never take it. Writers are preferred so a stream of
+ * searches cannot starve a key creation. */
+typedef struct p11_obj_lock {
+    char label[33];
+    pthread_rwlock_t rw;
+    struct p11_obj_lock *next;
+} p11_obj_lock;
 
 struct kg_hsm_token {
     kg_hsm_module *mod;
@@ -32,10 +53,21 @@ struct kg_hsm_token {
     pthread_cond_t cv;
     CK_SESSION_HANDLE *idle;
     size_t n_idle, open, max;
-    unsigned gen; /* raised on every reconnect; stale sessions and key handles are dropped */
+    unsigned gen; /* raised on every reconnect and every new login; stale sessions and key handles are dropped */
+    p11_obj_lock *obj_lock; /* owned by mod (see p11_obj_lock) */
     bool opening; /* in kg_hsm_token_open: the PIN is not proven yet */
     struct kg_hsm_token *next; /* in mod->tokens */
 };
+
+/* The object lock of token label in module m (created on first use). NULL on OOM. */
+p11_obj_lock *p11_obj_lock_get(kg_hsm_module *m, const char *label);
+/* Call expr (an object-creating/destroying PKCS#11 call) under t's object
+ * lock (write side) and store its CK_RV in rv. */
+#define P11_OBJ_CALL(t, rv, expr) do { pthread_rwlock_wrlock(&(t)->obj_lock->rw); (rv) = (expr); \
+    pthread_rwlock_unlock(&(t)->obj_lock->rw); } while (0)
+/* CALL for an object-creating/destroying call (under t's object lock). */
+#define OBJ_CALL(t, st, expr, name) do { CK_RV orv_; P11_OBJ_CALL(t, orv_, expr); \
+    if (orv_ != CKR_OK) { (st)->fn = (name); return orv_; } } while (0)
 
 /* Returned by an op that set a kg_err itself (not a PKCS#11 failure). */
 #define RV_KG_ERR (CKR_VENDOR_DEFINED | 0x4b47UL)

@@ -48,7 +48,7 @@ static CK_RV op_kek_generate(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen,
     };
     CK_MECHANISM mech = { CKM_AES_KEY_GEN, NULL, 0 };
     CK_OBJECT_HANDLE h;
-    CALL(st, t->f->C_GenerateKey(s, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h), "C_GenerateKey");
+    OBJ_CALL(t, st, t->f->C_GenerateKey(s, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h), "C_GenerateKey");
     k->priv = h;
     k->pub = CK_INVALID_HANDLE;
     k->gen = gen;
@@ -97,7 +97,7 @@ static CK_RV op_transport_begin(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned g
     };
     CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     CK_OBJECT_HANDLE hpub, hpriv;
-    CALL(st, t->f->C_GenerateKeyPair(s, &mech, pub, sizeof(pub) / sizeof(pub[0]), priv,
+    OBJ_CALL(t, st, t->f->C_GenerateKeyPair(s, &mech, pub, sizeof(pub) / sizeof(pub[0]), priv,
                                      sizeof(priv) / sizeof(priv[0]), &hpub, &hpriv), "C_GenerateKeyPair");
     k->pub = hpub;
     k->priv = hpriv;
@@ -163,14 +163,16 @@ static CK_RV wrap_for_hash(kg_hsm_token *t, CK_SESSION_HANDLE s, op_state *st, w
         { CKA_PUBLIC_EXPONENT, (void *)c->pub->e, c->pub->e_len },
     };
     CK_OBJECT_HANDLE hpub;
-    CALL(st, t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &hpub), "C_CreateObject");
+    OBJ_CALL(t, st, t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &hpub), "C_CreateObject");
     CK_RSA_PKCS_OAEP_PARAMS p;
     p11_oaep_params(&p, hash, NULL, 0);
     CK_MECHANISM mech = { CKM_RSA_PKCS_OAEP, &p, sizeof(p) };
     c->out_len = sizeof(c->out) - 1;
     CK_RV rv = t->f->C_WrapKey(s, &mech, hpub, hkek, c->out + 1, &c->out_len);
     st->fn = "C_WrapKey";
-    t->f->C_DestroyObject(s, hpub);
+    CK_RV drv;
+    P11_OBJ_CALL(t, drv, t->f->C_DestroyObject(s, hpub));
+    (void)drv; /* a session object: it goes with the session anyway */
     if (rv == CKR_OK) {
         c->out[0] = (uint8_t)hash;
         c->out_len++;
@@ -247,7 +249,7 @@ static CK_RV op_kek_unwrap(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, v
     p11_oaep_params(&p, c->wrapped[0], NULL, 0);
     CK_MECHANISM mech = { CKM_RSA_PKCS_OAEP, &p, sizeof(p) };
     CK_OBJECT_HANDLE h;
-    CALL(st, t->f->C_UnwrapKey(s, &mech, htr, (CK_BYTE_PTR)c->wrapped + 1, c->wrapped_len - 1, tmpl,
+    OBJ_CALL(t, st, t->f->C_UnwrapKey(s, &mech, htr, (CK_BYTE_PTR)c->wrapped + 1, c->wrapped_len - 1, tmpl,
                                sizeof(tmpl) / sizeof(tmpl[0]), &h), "C_UnwrapKey");
     k->priv = h;
     k->pub = CK_INVALID_HANDLE;

@@ -57,7 +57,7 @@ static CK_RV op_generate(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, voi
             { CKA_ID, k->id, k->id_len },
         };
         CK_MECHANISM mech = { CKM_AES_KEY_GEN, NULL, 0 };
-        CALL(st, t->f->C_GenerateKey(s, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h), "C_GenerateKey");
+        OBJ_CALL(t, st, t->f->C_GenerateKey(s, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h), "C_GenerateKey");
         k->priv = h;
         k->pub = CK_INVALID_HANDLE;
         k->gen = gen;
@@ -101,7 +101,7 @@ static CK_RV op_generate(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, voi
     A(priv, nv, CKA_ID, k->id, k->id_len);
 #undef A
     CK_OBJECT_HANDLE hpub, hpriv;
-    CALL(st, t->f->C_GenerateKeyPair(s, &mech, pub, np, priv, nv, &hpub, &hpriv), "C_GenerateKeyPair");
+    OBJ_CALL(t, st, t->f->C_GenerateKeyPair(s, &mech, pub, np, priv, nv, &hpub, &hpriv), "C_GenerateKeyPair");
     k->pub = hpub;
     k->priv = hpriv;
     k->gen = gen;

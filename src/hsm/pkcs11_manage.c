@@ -43,7 +43,7 @@ static CK_RV op_destroy(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, void
                 return rv;
             if (n == 0)
                 break;
-            CALL(st, t->f->C_DestroyObject(s, h), "C_DestroyObject");
+            OBJ_CALL(t, st, t->f->C_DestroyObject(s, h), "C_DestroyObject");
             destroyed++;
         }
     }
@@ -77,10 +77,15 @@ static CK_RV find_all(kg_hsm_token *t, CK_SESSION_HANDLE s, op_state *st, CK_OBJ
     CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_TOKEN, &yes, sizeof(yes) } };
     *out = NULL;
     *n = 0;
-    CALL(st, t->f->C_FindObjectsInit(s, tmpl, 2), "C_FindObjectsInit");
     CK_OBJECT_HANDLE *v = NULL;
     size_t cnt = 0;
-    CK_RV rv = CKR_OK;
+    pthread_rwlock_rdlock(&t->obj_lock->rw); /* not while an object is made: see p11_obj_lock */
+    CK_RV rv = t->f->C_FindObjectsInit(s, tmpl, 2);
+    if (rv != CKR_OK) {
+        pthread_rwlock_unlock(&t->obj_lock->rw);
+        st->fn = "C_FindObjectsInit";
+        return rv;
+    }
     for (;;) {
         CK_OBJECT_HANDLE *nv = realloc(v, (cnt + 64) * sizeof(*v));
         if (!nv) {
@@ -99,6 +104,7 @@ static CK_RV find_all(kg_hsm_token *t, CK_SESSION_HANDLE s, op_state *st, CK_OBJ
             break;
     }
     t->f->C_FindObjectsFinal(s);
+    pthread_rwlock_unlock(&t->obj_lock->rw);
     if (rv != CKR_OK) {
         free(v);
         return rv;

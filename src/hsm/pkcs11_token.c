@@ -55,8 +55,9 @@ static kg_err find_slot(CK_FUNCTION_LIST_PTR f, const char *label, CK_SLOT_ID *s
 
 /* Open a session on the token's slot and log in (an already logged-in
  * application is fine: login state is per application and token). */
-static kg_err session_open(kg_hsm_token *t, CK_SLOT_ID slot, CK_SESSION_HANDLE *out)
+static kg_err session_open(kg_hsm_token *t, CK_SLOT_ID slot, CK_SESSION_HANDLE *out, bool *fresh_login)
 {
+    *fresh_login = false;
     CK_SESSION_HANDLE s;
     CK_RV rv = t->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
     if (rv != CKR_OK)
@@ -65,6 +66,7 @@ static kg_err session_open(kg_hsm_token *t, CK_SLOT_ID slot, CK_SESSION_HANDLE *
     if (rv == CKR_USER_ALREADY_LOGGED_IN && t->opening && !pin_matches_open_token(t))
         rv = CKR_PIN_INCORRECT; /* cannot prove this PIN: refuse rather than ride on another login */
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
+        *fresh_login = rv == CKR_OK;
         *out = s;
         return KG_OK;
     }
@@ -76,27 +78,43 @@ static kg_err session_open(kg_hsm_token *t, CK_SLOT_ID slot, CK_SESSION_HANDLE *
     return p11_rv_err(rv, "C_Login", t->label);
 }
 
+/* A pooled session and the generation it belongs to. Object handles are
+ * only valid while the application stays logged in: SoftHSM2, for one,
+ * drops the handles of private objects when the last session of the
+ * application closes and numbers them anew after the next login. So the
+ * generation is raised whenever this pool opens a session while it holds
+ * none (the application may have been logged out: raised before the login,
+ * so no concurrent caller pairs the new login with the old generation) and
+ * whenever C_Login really logs in (CKR_OK, not ALREADY_LOGGED_IN: someone
+ * logged the application out). Cached kg_hsm_key handles of an older
+ * generation are then found again by CKA_ID (p11_key_handle). */
 static kg_err acquire(kg_hsm_token *t, CK_SESSION_HANDLE *s, unsigned *gen)
 {
     pthread_mutex_lock(&t->mu);
     while (t->n_idle == 0 && t->open >= t->max)
         pthread_cond_wait(&t->cv, &t->mu);
-    *gen = t->gen;
     if (t->n_idle > 0) {
+        *gen = t->gen;
         *s = t->idle[--t->n_idle];
         pthread_mutex_unlock(&t->mu);
         return KG_OK;
     }
-    t->open++;
+    bool bumped = t->open++ == 0;
+    if (bumped)
+        t->gen++;
+    *gen = t->gen;
     CK_SLOT_ID slot = t->slot;
     pthread_mutex_unlock(&t->mu);
-    kg_err err = session_open(t, slot, s);
+    bool fresh = false;
+    kg_err err = session_open(t, slot, s, &fresh);
+    pthread_mutex_lock(&t->mu);
     if (err) {
-        pthread_mutex_lock(&t->mu);
         t->open--;
         pthread_cond_signal(&t->cv);
-        pthread_mutex_unlock(&t->mu);
+    } else if (fresh && !bumped && *gen == t->gen) {
+        *gen = ++t->gen;
     }
+    pthread_mutex_unlock(&t->mu);
     return err;
 }
 
@@ -162,6 +180,13 @@ kg_err kg_hsm_token_open(kg_hsm_token **out, kg_hsm_module *m, const char *label
     static unsigned gen_base;
     t->gen = __atomic_add_fetch(&gen_base, 1u << 16, __ATOMIC_RELAXED);
     snprintf(t->label, sizeof(t->label), "%s", label);
+    t->obj_lock = p11_obj_lock_get(m, label);
+    if (!t->obj_lock) {
+        kg_secret_free(t->pin);
+        free(t->idle);
+        free(t);
+        return kg_err_set(KG_ERR_NOMEM, "token handle");
+    }
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     kg_err err = find_slot(t->f, label, &t->slot);
@@ -275,15 +300,19 @@ CK_RV p11_find_object(kg_hsm_token *t, CK_SESSION_HANDLE s, op_state *st, CK_OBJ
     };
     *out = CK_INVALID_HANDLE;
     *count = 0;
-    CALL(st, t->f->C_FindObjectsInit(s, tmpl, 2), "C_FindObjectsInit");
     CK_OBJECT_HANDLE h[2];
     CK_ULONG n = 0;
-    CK_RV rv = t->f->C_FindObjects(s, h, 2, &n);
-    t->f->C_FindObjectsFinal(s);
-    if (rv != CKR_OK) {
+    pthread_rwlock_rdlock(&t->obj_lock->rw); /* not while an object is made: see p11_obj_lock */
+    CK_RV rv = t->f->C_FindObjectsInit(s, tmpl, 2);
+    st->fn = "C_FindObjectsInit";
+    if (rv == CKR_OK) {
+        rv = t->f->C_FindObjects(s, h, 2, &n);
         st->fn = "C_FindObjects";
-        return rv;
+        t->f->C_FindObjectsFinal(s);
     }
+    pthread_rwlock_unlock(&t->obj_lock->rw);
+    if (rv != CKR_OK)
+        return rv;
     *count = n;
     if (n > 0)
         *out = h[0];

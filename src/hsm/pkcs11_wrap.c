@@ -219,7 +219,7 @@ static CK_RV create_public(kg_hsm_token *t, CK_SESSION_HANDLE s, op_state *st, u
         tmpl[6] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)oid, oid_len };
         tmpl[7] = (CK_ATTRIBUTE){ CKA_EC_POINT, (void *)c->pub->point, c->pub->point_len };
     }
-    CALL(st, t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), h), "C_CreateObject");
+    OBJ_CALL(t, st, t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), h), "C_CreateObject");
     return CKR_OK;
 }
 
@@ -258,12 +258,14 @@ static CK_RV op_key_unwrap(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, v
     }
     CK_MECHANISM mech = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
     CK_OBJECT_HANDLE h, hpub = CK_INVALID_HANDLE;
-    CALL(st, t->f->C_UnwrapKey(s, &mech, hkek, (CK_BYTE_PTR)c->wrapped, c->wrapped_len, tmpl, nt, &h),
+    OBJ_CALL(t, st, t->f->C_UnwrapKey(s, &mech, hkek, (CK_BYTE_PTR)c->wrapped, c->wrapped_len, tmpl, nt, &h),
          "C_UnwrapKey");
     if (!aes) {
         rv = create_public(t, s, st, c, &hpub);
         if (rv != CKR_OK) { /* all or nothing */
-            t->f->C_DestroyObject(s, h);
+            CK_RV drv;
+            P11_OBJ_CALL(t, drv, t->f->C_DestroyObject(s, h));
+            (void)drv;
             return rv;
         }
     }

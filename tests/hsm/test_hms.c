@@ -51,6 +51,8 @@ static const char *const g_labels[3] = { "kg-a", "kg-b", "kg-c" };
 
 static pthread_mutex_t g_ev_mu = PTHREAD_MUTEX_INITIALIZER;
 static int g_ev_group_created, g_ev_replicated, g_ev_resynced, g_ev_down, g_ev_healthy;
+static char g_ev_syncing[64][320]; /* "member: reason" of the last member_state syncing events */
+static size_t g_ev_n_syncing;
 
 static void on_event(void *ctx, const char *event, const char *member, const char *group, const char *state,
                      const char *reason)
@@ -67,6 +69,9 @@ static void on_event(void *ctx, const char *event, const char *member, const cha
         g_ev_down++;
     else if (!strcmp(event, "member_state") && state && !strcmp(state, "healthy"))
         g_ev_healthy++;
+    else if (!strcmp(event, "member_state") && state && !strcmp(state, "syncing"))
+        snprintf(g_ev_syncing[g_ev_n_syncing++ % 64], sizeof(g_ev_syncing[0]), "%s: %s", member ? member : "-",
+                 reason ? reason : "");
     pthread_mutex_unlock(&g_ev_mu);
     printf("  event %s member=%s group=%s state=%s reason=%s\n", event, member ? member : "-",
            group ? group : "-", state ? state : "-", reason ? reason : "");
@@ -423,6 +428,115 @@ static void test_three_member_group(void **state)
     kg_hms_close(h);
 }
 
+/* Whether a member_state syncing event "<member>: <reason>" was seen. */
+static bool syncing_seen(const char *what)
+{
+    bool seen = false;
+    pthread_mutex_lock(&g_ev_mu);
+    for (size_t i = 0; i < 64 && i < g_ev_n_syncing; i++)
+        seen = seen || strcmp(g_ev_syncing[i], what) == 0;
+    pthread_mutex_unlock(&g_ev_mu);
+    return seen;
+}
+
+/* A group key deleted behind HMS's back on one member: that member answers
+ * NOT_FOUND, which must not reach the caller while the others hold the
+ * key; the member goes to re-sync and gets the key back. A key no member
+ * knows stays NOT_FOUND and costs nobody anything. */
+static void test_missing_key_resync(void **state)
+{
+    (void)state;
+    kg_hms *h = hms_new();
+    add_members(h, 3);
+    const char *ms[] = { "a", "b", "c" };
+    assert_err(kg_hms_group_create(h, "lose", ms, 3), KG_OK);
+    kg_bytes pub = {0}, sig = {0};
+    assert_err(kg_hms_key_generate(h, "lose", KG_HSM_KEY_EC_P256, ID("k-lose/1"), &pub), KG_OK);
+    /* Make a (kg-a) the member the balancer prefers, so the loss is met. */
+    char rules[256];
+    snprintf(rules, sizeof(rules), "C_Sign delay 30 slot %lu\nC_Sign delay 30 slot %lu\n", g_slot[1], g_slot[2]);
+    set_rules(rules);
+    static const uint8_t msg[] = "one member lost the key";
+    for (int i = 0; i < 10; i++) { /* warm every member's handle cache and latency figure */
+        assert_err(kg_hms_sign(h, &sig, "lose", ID("k-lose/1"), KG_HSM_SIG_DER, false, msg, sizeof(msg)), KG_OK);
+        kg_bytes_free(&sig);
+        usleep(50000);
+    }
+    kg_hsm_token *t = direct(0);
+    kg_hsm_key k;
+    assert_int_equal(kg_hsm_key_find(t, &k, ID("k-lose/1")), KG_OK);
+    assert_int_equal(kg_hsm_key_destroy(t, &k), KG_OK);
+    assert_int_equal(kg_hsm_key_find(t, &k, ID("k-lose/1")), KG_ERR_NOT_FOUND);
+    kg_hsm_token_close(t);
+    for (int i = 0; i < 20; i++) {
+        assert_err(kg_hms_sign(h, &sig, "lose", ID("k-lose/1"), KG_HSM_SIG_DER, false, msg, sizeof(msg)), KG_OK);
+        verify_sig(&pub, &sig, msg, sizeof(msg));
+        kg_bytes_free(&sig);
+    }
+    assert_true(syncing_seen("a: key k-lose/1 missing; re-synchronising"));
+    set_rules("");
+    kg_hms_probe_now(h);
+    assert_true(wait_state(h, "a", "healthy", 20));
+    t = direct(0);
+    assert_int_equal(kg_hsm_key_find(t, &k, ID("k-lose/1")), KG_OK); /* copied back */
+    assert_int_equal(kg_hsm_sign(t, &sig, &k, KG_HSM_SIG_DER, msg, sizeof(msg)), KG_OK);
+    verify_sig(&pub, &sig, msg, sizeof(msg));
+    kg_bytes_free(&sig);
+    kg_hsm_token_close(t);
+    /* Unknown on every member: the caller's error, nobody re-syncs. */
+    size_t n_sync = g_ev_n_syncing;
+    assert_err(kg_hms_sign(h, &sig, "lose", ID("k-lose/none"), KG_HSM_SIG_DER, false, msg, sizeof(msg)),
+               KG_ERR_NOT_FOUND);
+    assert_null(sig.data);
+    char buf[32];
+    for (size_t i = 0; i < 3; i++)
+        assert_string_not_equal(member_state(h, ms[i], buf, sizeof(buf)), "syncing");
+    pthread_mutex_lock(&g_ev_mu);
+    assert_int_equal(g_ev_n_syncing, n_sync);
+    pthread_mutex_unlock(&g_ev_mu);
+    kg_bytes_free(&pub);
+    kg_hms_close(h);
+}
+
+/* Removing members: refused while in a group (naming it), unknown names
+ * are NOT_FOUND, a member down for a wrong PIN says how to get out of it
+ * and is removed and added again with the right PIN. */
+static void test_member_remove(void **state)
+{
+    (void)state;
+    kg_hms *h = hms_new();
+    add_members(h, 2);
+    const char *ms[] = { "a" };
+    assert_err(kg_hms_group_create(h, "solo-rm", ms, 1), KG_OK);
+    assert_err(kg_hms_member_remove(h, "a"), KG_ERR_CONFLICT);
+    assert_non_null(strstr(kg_err_detail(KG_ERR_CONFLICT), "solo-rm"));
+    assert_err(kg_hms_member_remove(h, "nobody"), KG_ERR_NOT_FOUND);
+    assert_err(kg_hms_member_remove(h, "b"), KG_OK);
+    assert_err(kg_hms_member_remove(h, "b"), KG_ERR_NOT_FOUND);
+    json_t *show = NULL;
+    assert_err(kg_hms_member_show(h, &show, "b"), KG_ERR_NOT_FOUND);
+    json_t *a = kg_hms_members_json(h);
+    assert_int_equal(json_array_size(a), 1);
+    json_decref(a);
+    /* Wrong PIN at a restart (must_open false): down, never retried. */
+    kg_secret *bad = pin("9999"), *good = pin("1234");
+    assert_err(kg_hms_member_add(h, "b", KG_P11_FAULT_SO, "kg-b", bad, false), KG_OK);
+    kg_hms_probe_now(h);
+    char buf[32];
+    assert_string_equal(member_state(h, "b", buf, sizeof(buf)), "down");
+    assert_err(kg_hms_member_show(h, &show, "b"), KG_OK);
+    const char *reason = json_string_value(json_object_get(show, "reason"));
+    printf("  reason: %s\n", reason);
+    assert_non_null(strstr(reason, "remove it with `kashguard hsm remove b` and add it again with the right PIN"));
+    json_decref(show);
+    assert_err(kg_hms_member_remove(h, "b"), KG_OK);
+    assert_err(kg_hms_member_add(h, "b", KG_P11_FAULT_SO, "kg-b", good, true), KG_OK);
+    assert_string_equal(member_state(h, "b", buf, sizeof(buf)), "healthy");
+    kg_secret_free(bad);
+    kg_secret_free(good);
+    kg_hms_close(h);
+}
+
 /* A member that cannot open at start is registered down and opened by a
  * later probe; RSA-OAEP decryption runs through HMS. */
 static void test_open_later_and_oaep(void **state)
@@ -666,6 +780,8 @@ int main(void)
         cmocka_unit_test(test_member_add_errors),
         cmocka_unit_test(test_single_member_group),
         cmocka_unit_test(test_three_member_group),
+        cmocka_unit_test(test_missing_key_resync),
+        cmocka_unit_test(test_member_remove),
         cmocka_unit_test(test_open_later_and_oaep),
         cmocka_unit_test(test_hung_call_and_close),
         cmocka_unit_test(test_failover_hang),

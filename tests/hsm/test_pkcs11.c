@@ -20,6 +20,9 @@
 
 #include "kashguard/hsm.h"
 #include <p11-kit-1/p11-kit/pkcs11.h>
+/* White box: test_relogin_new_handles empties the session pool the way
+ * p11_run_op does when a retried session is lost too. */
+#include "../../src/hsm/hsm_int.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define CKF_TOKEN_INITIALIZED_ CKF_TOKEN_INITIALIZED
@@ -304,6 +307,82 @@ static void test_threads(void **state)
     kg_bytes_free(&sig);
 }
 
+/* SoftHSM2 issue #573: an object-creating call on a token sometimes fails
+ * with CKR_GENERAL_ERROR or CKR_TEMPLATE_INCONSISTENT while another thread
+ * creates an object or searches the token. The client serialises creation
+ * against creation and searches per token (p11_obj_lock), across token
+ * handles too: 4 threads on two handles of one token each create and
+ * destroy 40 keys (EC, AES; imported public keys through C_CreateObject come
+ * from the HMS tests) while 2 threads sign and 2 look a key up and sign with
+ * it. Without the lock this failed 4 runs of 4; with creations serialised
+ * only among themselves, 5 of 5. */
+static kg_hsm_token *g_tok2;
+
+static void *creator(void *arg)
+{
+    intptr_t n = (intptr_t)arg, bad = 0;
+    kg_hsm_token *t = n % 2 ? g_tok2 : g_tok;
+    for (int i = 0; i < 40; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "conc-%d-%d", (int)n, i);
+        kg_hsm_key k;
+        kg_err err = kg_hsm_key_generate(t, &k, i % 3 ? KG_HSM_KEY_EC_P256 : KG_HSM_KEY_AES256, "conc",
+                                         (const uint8_t *)id, strlen(id));
+        if (!err)
+            err = kg_hsm_key_destroy(t, &k);
+        if (err) {
+            printf("  %s: %s\n", id, kg_err_detail(err));
+            bad++;
+        }
+    }
+    return (void *)bad;
+}
+
+/* Looks the signing key up by CKA_ID (SoftHSM2 re-reads its object store
+ * for that) and signs with what it found, like HMS on an uncached key. */
+static void *finder(void *arg)
+{
+    (void)arg;
+    intptr_t bad = 0;
+    for (int i = 0; i < 120; i++) {
+        kg_hsm_key k;
+        kg_bytes sig = {0};
+        uint8_t msg[8] = { (uint8_t)i };
+        kg_err err = kg_hsm_key_find(i % 2 ? g_tok2 : g_tok, &k, (const uint8_t *)"thr", 3);
+        if (!err)
+            err = kg_hsm_sign(i % 2 ? g_tok2 : g_tok, &sig, &k, KG_HSM_SIG_DER, msg, sizeof(msg));
+        if (err) {
+            printf("  find+sign: %s\n", kg_err_detail(err));
+            bad++;
+        }
+        kg_bytes_free(&sig);
+    }
+    return (void *)bad;
+}
+
+static void test_concurrent_create(void **state)
+{
+    (void)state;
+    kg_secret *p = pin("1234");
+    assert_int_equal(kg_hsm_token_open(&g_tok2, g_mod, "kg-test", p, 4), KG_OK);
+    kg_secret_free(p);
+    pthread_t th[8];
+    for (intptr_t i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, creator, (void *)i), 0);
+    for (int i = 4; i < 6; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, signer, NULL), 0);
+    for (int i = 6; i < 8; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, finder, NULL), 0);
+    intptr_t bad = 0;
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        bad += (intptr_t)r;
+    }
+    kg_hsm_token_close(g_tok2);
+    assert_int_equal(bad, 0);
+}
+
 /* Another user of the module closes every session of the slot (which also
  * logs the application out): the next operation recovers on a new session. */
 static void test_session_recovery(void **state)
@@ -331,10 +410,58 @@ static void test_session_recovery(void **state)
     assert_int_equal(kg_hsm_key_attrs(g_tok, &g_thr_key, &sens, &ext), KG_OK);
 }
 
+/* The pool loses its last session without a reconnect (p11_run_op's second
+ * attempt on a lost session closes it and returns): the application is
+ * logged out and SoftHSM2 numbers private objects anew at the next login.
+ * A key handle cached before must not be trusted after it. */
+static void test_relogin_new_handles(void **state)
+{
+    (void)state;
+    kg_hsm_key k;
+    kg_bytes sig = {0};
+    assert_int_equal(kg_hsm_key_generate(g_tok, &k, KG_HSM_KEY_EC_P256, "relogin", (const uint8_t *)"relogin-1", 9),
+                     KG_OK);
+    const uint8_t msg[] = "after a new login";
+    for (int round = 0; round < 3; round++) {
+        pthread_mutex_lock(&g_tok->mu);
+        assert_int_equal(g_tok->open, g_tok->n_idle); /* nothing in use */
+        for (size_t i = 0; i < g_tok->n_idle; i++)
+            g_tok->f->C_CloseSession(g_tok->idle[i]);
+        g_tok->open = 0;
+        g_tok->n_idle = 0;
+        pthread_mutex_unlock(&g_tok->mu);
+        kg_err err = kg_hsm_sign(g_tok, &sig, &k, KG_HSM_SIG_DER, msg, sizeof(msg));
+        if (err)
+            printf("  round %d: %s\n", round, kg_err_detail(err));
+        assert_int_equal(err, KG_OK);
+        assert_int_equal(ossl_verify(&k, sig.data, sig.len, msg, sizeof(msg)), 1);
+        kg_bytes_free(&sig);
+    }
+    assert_int_equal(kg_hsm_key_destroy(g_tok, &k), KG_OK);
+}
+
 static void test_rv_names(void **state)
 {
     (void)state;
     char buf[24];
+    /* Key wrapping codes (HMS replication) are named too, each once. */
+    static const struct { unsigned long rv; const char *name; } wrap[] = {
+        { CKR_WRAPPED_KEY_INVALID, "CKR_WRAPPED_KEY_INVALID" },
+        { CKR_WRAPPED_KEY_LEN_RANGE, "CKR_WRAPPED_KEY_LEN_RANGE" },
+        { CKR_WRAPPING_KEY_HANDLE_INVALID, "CKR_WRAPPING_KEY_HANDLE_INVALID" },
+        { CKR_WRAPPING_KEY_SIZE_RANGE, "CKR_WRAPPING_KEY_SIZE_RANGE" },
+        { CKR_WRAPPING_KEY_TYPE_INCONSISTENT, "CKR_WRAPPING_KEY_TYPE_INCONSISTENT" },
+        { CKR_UNWRAPPING_KEY_HANDLE_INVALID, "CKR_UNWRAPPING_KEY_HANDLE_INVALID" },
+        { CKR_UNWRAPPING_KEY_SIZE_RANGE, "CKR_UNWRAPPING_KEY_SIZE_RANGE" },
+        { CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, "CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT" },
+        { CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
+        { CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID" },
+        { CKR_PUBLIC_KEY_INVALID, "CKR_PUBLIC_KEY_INVALID" },
+        { CKR_ACTION_PROHIBITED, "CKR_ACTION_PROHIBITED" },
+        { CKR_PIN_TOO_WEAK, "CKR_PIN_TOO_WEAK" },
+    };
+    for (size_t i = 0; i < sizeof(wrap) / sizeof(wrap[0]); i++)
+        assert_string_equal(kg_hsm_rv_name(wrap[i].rv, buf), wrap[i].name);
     assert_string_equal(kg_hsm_rv_name(0xa0, buf), "CKR_PIN_INCORRECT");
     assert_string_equal(kg_hsm_rv_name(0x32, buf), "CKR_DEVICE_REMOVED");
     assert_string_equal(kg_hsm_rv_name(0x12345, buf), "CKR_0x12345");
@@ -358,7 +485,9 @@ int main(void)
         cmocka_unit_test(test_rsa_pss),
         cmocka_unit_test(test_ed25519),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_concurrent_create),
         cmocka_unit_test(test_session_recovery),
+        cmocka_unit_test(test_relogin_new_handles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
