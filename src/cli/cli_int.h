@@ -258,6 +258,7 @@ extern const kg_cli_opt kg_opts_mpc_import[];
 int kg_cmd_hsm_add(kg_cli *cli);
 int kg_cmd_hsm_list(kg_cli *cli);
 int kg_cmd_hsm_show(kg_cli *cli);
+int kg_cmd_hsm_remove(kg_cli *cli);
 int kg_cmd_hsm_group_create(kg_cli *cli);
 int kg_cmd_hsm_groups(kg_cli *cli);
 extern const kg_cli_opt kg_opts_hsm_add[], kg_opts_hsm_group_create[];

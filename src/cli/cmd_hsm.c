@@ -2,7 +2,7 @@
  * per command.
  *
  *   hsm add [NAME] --module PATH --token LABEL (--pin-file F | --pin-env VAR)
- *   hsm list | hsm show NAME | hsm group-create NAME --members a,b,c | hsm groups
+ *   hsm list | hsm show NAME | hsm remove NAME | hsm group-create NAME --members a,b,c | hsm groups
  *
  * The PIN never goes over the wire: --pin-file names a file the SERVER
  * reads (a relative path is made absolute here when the file exists, since
@@ -88,6 +88,19 @@ int kg_cmd_hsm_show(kg_cli *cli)
     free(path);
     if (rc != KG_CLI_OK || !resp) return rc;
     return print_doc(cli, resp, member_fields);
+}
+
+int kg_cmd_hsm_remove(kg_cli *cli)
+{
+    json_t *resp = NULL;
+    char *path = kg_cli_path("/v1/sys/hsm/members/", cli->pos[0], "");
+    int rc = path ? kg_cli_call(cli, &resp, NULL, "DELETE", path, NULL) : kg_cli_usage_error(cli, "out of memory");
+    free(path);
+    if (rc != KG_CLI_OK || !resp) return rc;
+    if (cli->json) kg_cli_print_json(cli->out, resp);
+    else fprintf(cli->out, "Removed HSM member %s.\n", cli->pos[0]);
+    json_decref(resp);
+    return KG_CLI_OK;
 }
 
 /* "a,b,c" -> ["a","b","c"] (empty names refused). */

@@ -483,6 +483,16 @@ static const kg_cli_cmd commands[] = {
      "  slot, manufacturer, model, serial, free and total memory, and the mechanisms.\n\n"
      "  Show kg-a:" E "hsm show kg-a",
      NULL, 1, 1, false},
+    {"hsm remove", kg_cmd_hsm_remove, "Remove an HSM member from the server's fleet", "NAME",
+     "  Remove the member NAME (DELETE /v1/sys/hsm/members/NAME, an admin token:\n"
+     "  manage-policies): its sessions and login on the token end and its stored\n"
+     "  registration is deleted, so it is not re-added at the next start. A member in a\n"
+     "  group is refused (409, naming the groups). A member down for a wrong PIN (never\n"
+     "  retried, so the token's PIN does not lock) is removed and added again with the\n"
+     "  right PIN.\n\n"
+     "  Remove kg-a, then add it with the right PIN:" E "hsm remove kg-a" E
+     "hsm add --module /usr/lib/softhsm/libsofthsm2.so --token kg-a --pin-file /etc/kashguard/kg-a.pin",
+     NULL, 1, 1, false},
     {"hsm group-create", kg_cmd_hsm_group_create, "Create a group of HSM members that hold the same keys", "NAME",
      "  Create the group NAME of --members (POST /v1/sys/hsm/groups). A key created in the\n"
      "  group (`key create --protection hsm --hsm-group NAME`) exists on every member,\n"

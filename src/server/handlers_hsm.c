@@ -4,6 +4,7 @@
  *                             -> the member (name defaults to the token label)
  *   GET  /v1/sys/hsm/members  -> {"members":[...]}
  *   GET  /v1/sys/hsm/members/{name} -> the member with slot, mechanisms, free space
+ *   DELETE /v1/sys/hsm/members/{name} -> {"name", "removed": true} (not while in a group)
  *   POST /v1/sys/hsm/groups   {"name", "members":[...]} -> the group
  *   GET  /v1/sys/hsm/groups   -> {"groups":[...]}
  *
@@ -18,8 +19,10 @@
  * API token is bad. The HMS registers nothing when a member cannot open
  * (must_open), so a bad request changes nothing. The record is written
  * after the HMS accepted the member; if that store write fails the request
- * fails and the member lives in memory only until the next restart (the
- * HMS has no remove call). */
+ * fails and the member lives in memory only until the next restart.
+ * Removing takes the member out of the HMS (workers stop, token closes),
+ * then deletes its record; a stored record the HMS does not hold (its PIN
+ * could not be read at start, so it was skipped) is deleted all the same. */
 #include "server_int.h"
 
 #include <stdio.h>
@@ -199,5 +202,32 @@ kg_err kg_h_hsm_groups(kg_req *r, json_t **out)
         return e;
     json_t *arr = kg_hms_groups_json(r->srv->hms);
     *out = arr ? json_pack("{s:o}", "groups", arr) : NULL;
+    return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
+}
+
+kg_err kg_h_hsm_member_remove(kg_req *r, json_t **out)
+{
+    const char *name = r->target.param;
+    kg_err e = kg_req_fields(r, no_fields);
+    if (e == KG_OK)
+        e = kg_kms_authorize(r->srv->kms, r->caller, "manage-policies", NULL);
+    if (e == KG_OK)
+        e = name_check("HSM member", name);
+    bool in_hms = false;
+    if (e == KG_OK) {
+        e = kg_hms_member_remove(r->srv->hms, name);
+        in_hms = e == KG_OK;
+        if (e == KG_ERR_NOT_FOUND)
+            e = KG_OK; /* maybe stored only: the record decides below */
+    }
+    if (e == KG_OK) {
+        bool stored = false;
+        e = kg_server_hsm_member_delete(r->srv, name, &stored);
+        if (e == KG_OK && !in_hms && !stored)
+            e = kg_err_set(KG_ERR_NOT_FOUND, "no HSM member '%.64s'", name);
+    }
+    if (e != KG_OK)
+        return e;
+    *out = json_pack("{s:s, s:b}", "name", name, "removed", 1);
     return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
 }

@@ -80,6 +80,17 @@ kg_err kg_server_hsm_member_put(kg_server *srv, const char *name, const char *mo
     return e;
 }
 
+kg_err kg_server_hsm_member_delete(kg_server *srv, const char *name, bool *existed)
+{
+    char rec[128];
+    snprintf(rec, sizeof rec, "hsm/members/%.64s", name);
+    *existed = false;
+    kg_err e = kg_store_delete(srv->store, NULL, rec);
+    if (e == KG_OK)
+        *existed = true;
+    return e == KG_ERR_NOT_FOUND ? KG_OK : e;
+}
+
 kg_err kg_server_hsm_group_put(kg_server *srv, const char *name, const json_t *members)
 {
     char rec[128];

@@ -42,6 +42,7 @@ static const kg_route routes[] = {
     { "POST",   "/v1/sys/hsm/members",                "manage-policies",   0, kg_h_hsm_member_add },
     { "GET",    "/v1/sys/hsm/members",                "list-keys",         KG_ROUTE_READONLY, kg_h_hsm_members },
     { "GET",    "/v1/sys/hsm/members/{name}",         "list-keys",         KG_ROUTE_READONLY, kg_h_hsm_member_get },
+    { "DELETE", "/v1/sys/hsm/members/{name}",         "manage-policies",   0, kg_h_hsm_member_remove },
     { "POST",   "/v1/sys/hsm/groups",                 "manage-policies",   0, kg_h_hsm_group_create },
     { "GET",    "/v1/sys/hsm/groups",                 "list-keys",         KG_ROUTE_READONLY, kg_h_hsm_groups },
 

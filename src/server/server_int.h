@@ -339,6 +339,8 @@ kg_err kg_server_pin_read(kg_secret **out, const char *file, const char *env, co
 kg_err kg_server_hsm_member_put(kg_server *srv, const char *name, const char *module, const char *token,
                                 const char *pin_file, const char *pin_env) KG_WARN_UNUSED;
 kg_err kg_server_hsm_group_put(kg_server *srv, const char *name, const json_t *members) KG_WARN_UNUSED;
+/* Delete hsm/members/<name>; *existed tells whether there was one. */
+kg_err kg_server_hsm_member_delete(kg_server *srv, const char *name, bool *existed) KG_WARN_UNUSED;
 /* Re-add every stored member (must_open = false) then every group; a record
  * that cannot be used is logged and skipped (the server still starts). */
 void kg_server_hsm_load(kg_server *srv);
@@ -349,6 +351,7 @@ void kg_server_hsm_event(void *ctx, const char *event, const char *member, const
 kg_err kg_h_hsm_member_add(kg_req *r, json_t **out);
 kg_err kg_h_hsm_members(kg_req *r, json_t **out);
 kg_err kg_h_hsm_member_get(kg_req *r, json_t **out);
+kg_err kg_h_hsm_member_remove(kg_req *r, json_t **out);
 kg_err kg_h_hsm_group_create(kg_req *r, json_t **out);
 kg_err kg_h_hsm_groups(kg_req *r, json_t **out);
 /* handlers_sys.c: Prometheus text (HMS, seal, keys, HTTP requests). */

@@ -9,7 +9,11 @@
 # space), a group of the three, an HSM-protected P-256 key in it, a
 # signature through the CLI checked by the server and by openssl, metrics,
 # a restart (members and group come back from the store and are healthy
-# again, the key still signs), and the hsm_event audit entries.
+# again, the key still signs), a wrong PIN at a restart (kg-d's PIN file
+# changed: down, never retried, the reason says how to get out) and member
+# removal (refused while in a group; the record goes, so a restart does not
+# bring it back; added again with the right PIN it is healthy), and the
+# hsm_event audit entries.
 . "$KG_SOURCE_DIR/tests/e2e/lib.sh"
 
 P11=/usr/lib/softhsm/libsofthsm2.so
@@ -22,7 +26,7 @@ PIN=kg7391pin # distinctive, to look for it where it must not be
 mkdir -p tokens
 export SOFTHSM2_CONF=$TMP/softhsm2.conf
 echo "directories.tokendir = $TMP/tokens" > "$SOFTHSM2_CONF"
-for t in kg-a kg-b kg-c; do
+for t in kg-a kg-b kg-c kg-d; do
     softhsm2-util --init-token --free --label "$t" --pin "$PIN" --so-pin 5678 >/dev/null || fail "cannot make token $t"
 done
 printf '%s\n' "$PIN" > pin
@@ -150,6 +154,50 @@ jq -e '.groups[] | select(.name == "main")' out >/dev/null || fail "group main l
 run 0 "$KG" sign --key hsm-signer --message @msg.txt --out msg2.sig
 openssl dgst -sha256 -verify pub.pem -signature msg2.sig msg.txt >/dev/null ||
     fail "openssl does not verify the signature made after the restart"
+
+member_field() { "$KG" hsm list --json | jq -r --arg m "$1" ".members[] | select(.name == \$m) | .$2"; }
+wait_member_state() {
+    for _ in $(seq 1 300); do
+        [ "$(member_field "$1" state)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "member $1 is not $2: $("$KG" hsm list --json)"
+}
+
+step "wrong PIN at a restart -> down, not retried, the reason says how to get out"
+printf '%s\n' "$PIN" > d.pin
+chmod 600 d.pin
+run 0 "$KG" hsm add --module "$P11" --token kg-d --pin-file "$TMP/d.pin"
+printf '9999\n' > d.pin # the operator changed the PIN file (wrongly) before a restart
+stop_server
+start_server "$TMP/data" --config "$TMP/kg.conf"
+wait_member_state kg-d down
+reason=$(member_field kg-d reason)
+echo "   kg-d: $reason"
+case $reason in
+    *'remove it with `kashguard hsm remove kg-d` and add it again with the right PIN'*) ;;
+    *) fail "the wrong-PIN reason does not say how to get out: $reason" ;;
+esac
+grep -qi "pin" <<< "$reason" || fail "the reason does not say the PIN is wrong: $reason"
+
+step "hsm remove: refused in a group, unknown is not_found, kg-d goes (and stays gone at a restart)"
+expect_err conflict "$KG" hsm remove kg-a
+grep -q "main" "$TMP/err" || fail "the conflict does not name the group: $(cat "$TMP/err")"
+expect_err not_found "$KG" hsm remove kg-nope
+run 0 "$KG" hsm remove kg-d
+grep -q "kg-d" out || fail "hsm remove does not say what it removed: $(cat out)"
+[ "$(members)" = "kg-a,kg-b,kg-c" ] || fail "members after remove: $(members)"
+expect_err not_found "$KG" hsm show kg-d
+assert_http 404 not_found DELETE /v1/sys/hsm/members/kg-d
+stop_server
+start_server "$TMP/data" --config "$TMP/kg.conf"
+[ "$(members)" = "kg-a,kg-b,kg-c" ] || fail "a removed member came back at restart: $(members)"
+
+step "add kg-d again with the right PIN -> healthy"
+printf '%s\n' "$PIN" > d.pin
+run 0 "$KG" hsm add --module "$P11" --token kg-d --pin-file "$TMP/d.pin"
+wait_member_state kg-d healthy
+[ "$(members)" = "kg-a,kg-b,kg-c,kg-d" ] || fail "members: $(members)"
 
 step "the audit log has the HSM events"
 run 0 "$KG" audit list --limit 1000
