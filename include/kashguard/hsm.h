@@ -170,6 +170,8 @@ kg_err kg_hsm_sign_digest(kg_hsm_token *t, kg_bytes *sig, const kg_hsm_key *key,
 
 /** "CKR_PIN_INCORRECT" for rv, or "CKR_0x..." in buf for unknown values. */
 const char *kg_hsm_rv_name(unsigned long rv, char buf[static 24]);
+/** "CKM_AES_KEY_WRAP_PAD" for mech (every CKM_ of p11-kit's pkcs11.h), or "CKM_0x..." in buf for unknown values. */
+const char *kg_hsm_mechanism_name(unsigned long mech, char buf[static 24]);
 
 /* ------------------------------------------- replication (group KEKs) */
 /* A group of tokens holds the same keys. A key made for a group is
@@ -331,6 +333,16 @@ kg_err kg_hms_key_generate(kg_hms *h, const char *group, kg_hsm_key_type type, c
                            size_t id_len, kg_bytes *pub_der) KG_WARN_UNUSED KG_NONNULL(1, 2, 4);
 /** Destroy the key on every member (down members at re-sync). */
 kg_err kg_hms_key_destroy(kg_hms *h, const char *group, const uint8_t *id, size_t id_len)
+    KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
+/** Record that the key is destroyed for good, whoever holds it now: the
+ *  group's tombstone makes every re-sync destroy it on a member that has it
+ *  and never copy it, and it is destroyed now on the serving members that
+ *  have it. KG_OK also when no member has it (or none is serving: they drop
+ *  it when they come back). The KMS calls it at every start for each
+ *  version of its destroyed HSM keys (tombstones live in memory only) and
+ *  for each version it destroys. Errors: unknown group KG_ERR_NOT_FOUND,
+ *  bad id length KG_ERR_BAD_INPUT. */
+kg_err kg_hms_key_forget(kg_hms *h, const char *group, const uint8_t *id, size_t id_len)
     KG_WARN_UNUSED KG_NONNULL(1, 2, 3);
 
 /** Operations on a group key, balanced and failed over as described above.

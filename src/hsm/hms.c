@@ -197,6 +197,7 @@ void kg_hms_close(kg_hms *h)
     while (h->groups) {
         hms_group *g = h->groups;
         h->groups = g->next;
+        free(g->tomb);
         free(g);
     }
     bool leaked = false;

@@ -117,12 +117,16 @@ typedef struct hms_group {
     size_t n;
     uint64_t keys;
     uint64_t changes; /* bumped by every generate/destroy (re-sync restarts on a change) */
-    /* Ids destroyed through kg_hms_key_destroy (a ring): re-sync destroys
-     * these on a member that missed it, and copies any other key found on
-     * one member only to the others, so a key is never lost because the
-     * members that held it came back in the wrong order. */
-    kg_hsm_key tomb[64];
-    size_t n_tomb, tomb_next;
+    /* Ids destroyed through kg_hms_key_destroy / kg_hms_key_forget (a
+     * growable array, freed with the group at kg_hms_close): re-sync
+     * destroys these on any member that has one and never copies them, and
+     * copies any other key found on one member only to the others, so a
+     * key is never lost because the members that held it came back in the
+     * wrong order. Not a ring: an evicted tombstone would let a returning
+     * member resurrect the key. The KMS re-records its destroyed keys at
+     * every start (kg_hms_key_forget), so they survive restarts too. */
+    kg_hsm_key *tomb;
+    size_t n_tomb, cap_tomb;
     struct hms_group *next;
 } hms_group;
 

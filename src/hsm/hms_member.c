@@ -227,26 +227,10 @@ void hms_probe_round(kg_hms *h)
 
 /* ------------------------------------------------------------ discovery */
 
-static const struct { unsigned long m; const char *name; } mech_names[] = {
-#define M(x) { x, #x }
-    M(CKM_RSA_PKCS_KEY_PAIR_GEN), M(CKM_RSA_PKCS), M(CKM_RSA_X_509), M(CKM_RSA_PKCS_OAEP),
-    M(CKM_RSA_PKCS_PSS), M(CKM_SHA256_RSA_PKCS), M(CKM_SHA256_RSA_PKCS_PSS), M(CKM_SHA384_RSA_PKCS_PSS),
-    M(CKM_SHA512_RSA_PKCS_PSS), M(CKM_EC_KEY_PAIR_GEN), M(CKM_ECDSA), M(CKM_ECDSA_SHA256), M(CKM_ECDH1_DERIVE),
-    M(CKM_EC_EDWARDS_KEY_PAIR_GEN), M(CKM_EDDSA), M(CKM_AES_KEY_GEN), M(CKM_AES_ECB), M(CKM_AES_CBC),
-    M(CKM_AES_CBC_PAD), M(CKM_AES_CTR), M(CKM_AES_GCM), M(CKM_AES_CMAC), M(CKM_AES_KEY_WRAP),
-    M(CKM_AES_KEY_WRAP_PAD), M(CKM_SHA_1), M(CKM_SHA256), M(CKM_SHA384), M(CKM_SHA512),
-    M(CKM_SHA256_HMAC), M(CKM_SHA512_HMAC), M(CKM_GENERIC_SECRET_KEY_GEN), M(CKM_DES3_KEY_GEN),
-#undef M
-};
-
 static json_t *mech_json(unsigned long mech)
 {
-    for (size_t i = 0; i < sizeof(mech_names) / sizeof(mech_names[0]); i++)
-        if (mech_names[i].m == mech)
-            return json_string(mech_names[i].name);
-    char buf[40];
-    snprintf(buf, sizeof(buf), "CKM_0x%lx", mech);
-    return json_string(buf);
+    char buf[24];
+    return json_string(kg_hsm_mechanism_name(mech, buf));
 }
 
 static json_t *mem_json(unsigned long v)
@@ -311,7 +295,8 @@ static json_t *member_json(kg_hms *h, const hms_member *m)
     json_object_set_new(o, "token", json_string(m->token_label));
     json_object_set_new(o, "state", json_string(kg_hms_state_name(m->state)));
     json_object_set_new(o, "reason", json_string(m->reason));
-    json_object_set_new(o, "latency_ms", json_real(m->ewma_ms));
+    /* to the microsecond (ewma_ms >= 0; no libm for round()) */
+    json_object_set_new(o, "latency_ms", json_real((double)(int64_t)(m->ewma_ms * 1000.0 + 0.5) / 1000.0));
     json_object_set_new(o, "ops", json_integer((json_int_t)m->ops));
     json_object_set_new(o, "errors", json_integer((json_int_t)m->errors));
     json_t *g = json_array();

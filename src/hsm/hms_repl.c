@@ -97,24 +97,32 @@ static bool tomb_has(const hms_group *g, const uint8_t *id, size_t id_len)
     return false;
 }
 
+/* Add (dead) or drop (!dead: the id was generated again) a tombstone (lock
+ * held). Out of memory only loses the tombstone: logged. */
 static void tomb_set(hms_group *g, const uint8_t *id, size_t id_len, bool dead)
 {
-    size_t cap = sizeof(g->tomb) / sizeof(g->tomb[0]);
     for (size_t i = 0; i < g->n_tomb; i++)
         if (g->tomb[i].id_len == id_len && memcmp(g->tomb[i].id, id, id_len) == 0) {
             if (!dead)
-                g->tomb[i].id_len = 0; /* the id lives again */
+                g->tomb[i] = g->tomb[--g->n_tomb]; /* the id lives again */
             return;
         }
     if (!dead)
         return;
-    kg_hsm_key *t = &g->tomb[g->tomb_next];
+    if (g->n_tomb == g->cap_tomb) {
+        size_t cap = g->cap_tomb ? 2 * g->cap_tomb : 16;
+        kg_hsm_key *t = realloc(g->tomb, cap * sizeof(*t));
+        if (!t) {
+            kg_log(KG_LOG_ERROR, "out of memory recording a destroyed hsm key", "group", g->name, NULL);
+            return;
+        }
+        g->tomb = t;
+        g->cap_tomb = cap;
+    }
+    kg_hsm_key *t = &g->tomb[g->n_tomb++];
     memset(t, 0, sizeof(*t));
     memcpy(t->id, id, id_len);
     t->id_len = id_len;
-    g->tomb_next = (g->tomb_next + 1) % cap;
-    if (g->n_tomb < cap)
-        g->n_tomb++;
 }
 
 /* Copy the key res just generated on src to the serving members of g.
@@ -229,6 +237,39 @@ kg_err kg_hms_key_destroy(kg_hms *h, const char *group, const uint8_t *id, size_
     return found ? KG_OK : kg_err_set(KG_ERR_CRYPTO, "group %s: the key could not be destroyed on any member", group);
 }
 
+kg_err kg_hms_key_forget(kg_hms *h, const char *group, const uint8_t *id, size_t id_len)
+{
+    if (id_len == 0 || id_len > KG_HSM_MAX_ID)
+        return kg_err_set(KG_ERR_BAD_INPUT, "a key id must be 1 to %d bytes", KG_HSM_MAX_ID);
+    hms_member *ms[HMS_MAX_GROUP_MEMBERS];
+    pthread_mutex_lock(&h->lock);
+    hms_group *g = hms_group_find(h, group);
+    size_t n = 0;
+    if (g) {
+        /* First the tombstone: a re-sync running now must not copy it. */
+        tomb_set(g, id, id_len, true);
+        g->changes++;
+        n = serving(g, NULL, ms);
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (!g)
+        return kg_err_set(KG_ERR_NOT_FOUND, "no HSM group '%s'", group);
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++) {
+        kg_err err = run_on(h, ms[i], job_for(JOB_DESTROY, HMS_OP_OTHER, group, id, id_len), NULL);
+        if (!err)
+            found++;
+        else if (err != KG_ERR_NOT_FOUND) /* the member goes down and drops the key at re-sync */
+            kg_log(KG_LOG_WARN, "hsm key destroy failed; the member drops it at re-sync", "member", ms[i]->name,
+                   "group", group, "error", kg_err_detail(err), NULL);
+    }
+    pthread_mutex_lock(&h->lock);
+    if (found && g->keys)
+        g->keys--;
+    pthread_mutex_unlock(&h->lock);
+    return KG_OK;
+}
+
 /* ------------------------------------------------------------ re-sync */
 
 static bool has_id(const kg_hsm_key *v, size_t n, const kg_hsm_key *k)
@@ -245,6 +286,42 @@ static kg_err list_on(kg_hms *h, const char *group, hms_member *m, hms_job **res
     if (j)
         snprintf(j->label, sizeof(j->label), "kg/%s/", group);
     return run_on(h, m, j, res);
+}
+
+static bool is_dead(kg_hms *h, const hms_group *g, const kg_hsm_key *k)
+{
+    pthread_mutex_lock(&h->lock);
+    bool dead = tomb_has(g, k->id, k->id_len);
+    pthread_mutex_unlock(&h->lock);
+    return dead;
+}
+
+static kg_err destroy_dead(kg_hms *h, hms_group *g, hms_member *m, const kg_hsm_key *k, size_t *removed)
+{
+    kg_err err = run_on(h, m, job_for(JOB_DESTROY, HMS_OP_OTHER, g->name, k->id, k->id_len), NULL);
+    if (err == KG_ERR_NOT_FOUND)
+        return KG_OK;
+    if (!err)
+        (*removed)++;
+    return err;
+}
+
+/* With nobody to compare against (a group of one, or the first member of
+ * its group back): m keeps its keys, except those forgotten meanwhile. */
+static kg_err purge_dead(kg_hms *h, hms_group *g, hms_member *m, size_t *removed)
+{
+    pthread_mutex_lock(&h->lock);
+    size_t nt = g->n_tomb;
+    pthread_mutex_unlock(&h->lock);
+    if (!nt)
+        return KG_OK;
+    hms_job *lm = NULL;
+    kg_err err = list_on(h, g->name, m, &lm);
+    for (size_t i = 0; !err && i < lm->n_list; i++)
+        if (is_dead(h, g, &lm->list[i]))
+            err = destroy_dead(h, g, m, &lm->list[i], removed);
+    hms_job_put(h, lm);
+    return err;
 }
 
 /* One comparison pass of dst against src for group. */
@@ -282,25 +359,31 @@ static kg_err resync_pass(kg_hms *h, hms_group *g, hms_member *src, hms_member *
     memcpy(kek.id, kid, klen);
     for (size_t i = 0; !err && i < ls->n_list; i++) {
         const kg_hsm_key *k = &ls->list[i];
-        if (!has_id(&kek, 1, k) && !has_id(ld->list, ld->n_list, k) && !(err = copy_key(h, group, src, dst, k)))
+        bool on_dst = has_id(ld->list, ld->n_list, k);
+        if (has_id(&kek, 1, k))
+            continue;
+        if (is_dead(h, g, k)) {
+            /* forgotten while both could not be reached: drop it on both,
+             * never copy it; a failure on the source is the source's
+             * problem (it goes down and re-syncs), not dst's */
+            kg_err e = destroy_dead(h, g, src, k, removed);
+            if (e)
+                kg_log(KG_LOG_WARN, "hsm re-sync could not destroy a forgotten key", "member", src->name,
+                       "group", group, "error", kg_err_detail(e), NULL);
+            if (on_dst)
+                err = destroy_dead(h, g, dst, k, removed);
+        } else if (!on_dst && !(err = copy_key(h, group, src, dst, k))) {
             (*copied)++;
+        }
     }
     for (size_t i = 0; !err && i < ld->n_list; i++) {
         const kg_hsm_key *k = &ld->list[i];
         if (has_id(&kek, 1, k) || has_id(ls->list, ls->n_list, k))
             continue;
-        pthread_mutex_lock(&h->lock);
-        bool dead = tomb_has(g, k->id, k->id_len);
-        pthread_mutex_unlock(&h->lock);
-        if (!dead) {
+        if (!is_dead(h, g, k))
             restore_key(h, g, dst, k);
-            continue;
-        }
-        err = run_on(h, dst, job_for(JOB_DESTROY, HMS_OP_OTHER, g->name, k->id, k->id_len), NULL);
-        if (err == KG_ERR_NOT_FOUND)
-            err = KG_OK;
-        else if (!err)
-            (*removed)++;
+        else
+            err = destroy_dead(h, g, dst, k, removed);
     }
     hms_job_put(h, ls);
     hms_job_put(h, ld);
@@ -322,9 +405,7 @@ static kg_err resync_group(kg_hms *h, hms_group *g, hms_member *m)
         uint64_t changes = g->changes;
         size_t n = serving(g, m, src);
         pthread_mutex_unlock(&h->lock);
-        if (!n)
-            return KG_OK; /* nobody to copy from: m's keys stand */
-        kg_err err = resync_pass(h, g, src[0], m, &copied, &removed);
+        kg_err err = n ? resync_pass(h, g, src[0], m, &copied, &removed) : purge_dead(h, g, m, &removed);
         if (err)
             return err;
         pthread_mutex_lock(&h->lock);
@@ -333,6 +414,8 @@ static kg_err resync_group(kg_hms *h, hms_group *g, hms_member *m)
         if (stable)
             break;
     }
+    if (g->n < 2 && !removed)
+        return KG_OK; /* a group of one has nothing to re-sync unless a forgotten key went */
     char reason[HMS_DETAIL];
     snprintf(reason, sizeof(reason), "%zu key(s) replicated, %zu removed", copied, removed);
     pthread_mutex_lock(&h->lock);
@@ -352,8 +435,8 @@ kg_err hms_resync(kg_hms *h, hms_member *m)
     hms_group *gs[64];
     for (hms_group *g = h->groups; g && n < 64; g = g->next)
         for (size_t i = 0; i < g->n; i++)
-            if (g->members[i] == m && g->n > 1)
-                gs[n++] = g;
+            if (g->members[i] == m)
+                gs[n++] = g; /* a group of one too: its forgotten keys */
     pthread_mutex_unlock(&h->lock);
     for (size_t i = 0; i < n; i++) {
         kg_err err = resync_group(h, gs[i], m);

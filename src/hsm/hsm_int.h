@@ -120,6 +120,10 @@ CK_RV p11_get_bytes(kg_hsm_token *t, CK_SESSION_HANDLE s, op_state *st, CK_OBJEC
 extern const uint8_t p11_oid_p256[10];
 extern const uint8_t p11_oid_k256[7];
 extern const uint8_t p11_oid_ed25519[5];
+/* CKA_EC_PARAMS of an EC / Ed25519 key type (NULL, 0 for AES and RSA). */
+const uint8_t *p11_ec_params(kg_hsm_key_type type, size_t *len);
+/* CKA_KEY_TYPE of a key type (CKK_AES, CKK_RSA, CKK_EC, CKK_EC_EDWARDS). */
+CK_KEY_TYPE p11_ck_key_type(kg_hsm_key_type type);
 
 /* ---- replication helpers (pkcs11_wrap.c), shared with pkcs11_kek.c */
 

@@ -1,8 +1,9 @@
-/* PKCS#11 client: error names and classes, modules (dlopen, reference
+/* PKCS#11 client: error classes, modules (dlopen, reference
  * counted per real path so two users never C_Initialize one module twice)
  * and slot/mechanism discovery. The rest of the client: pkcs11_token.c
- * (session pools), pkcs11_keys.c, pkcs11_ops.c, pkcs11_manage.c,
- * pkcs11_kek.c and pkcs11_wrap.c; see include/kashguard/hsm.h. */
+ * (session pools), pkcs11_names.c (CKR_/CKM_ names), pkcs11_keys.c,
+ * pkcs11_ops.c, pkcs11_manage.c, pkcs11_kek.c and pkcs11_wrap.c; see
+ * include/kashguard/hsm.h. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np (glibc) for the object locks */
 #include "hsm_int.h"
 
@@ -13,54 +14,6 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------- errors */
-
-static const struct { CK_RV rv; const char *name; } rv_names[] = {
-#define R(x) { x, #x }
-    R(CKR_OK), R(CKR_CANCEL), R(CKR_HOST_MEMORY), R(CKR_SLOT_ID_INVALID), R(CKR_GENERAL_ERROR),
-    R(CKR_FUNCTION_FAILED), R(CKR_ARGUMENTS_BAD), R(CKR_NO_EVENT), R(CKR_CANT_LOCK),
-    R(CKR_ATTRIBUTE_READ_ONLY), R(CKR_ATTRIBUTE_SENSITIVE), R(CKR_ATTRIBUTE_TYPE_INVALID),
-    R(CKR_ATTRIBUTE_VALUE_INVALID), R(CKR_DATA_INVALID), R(CKR_DATA_LEN_RANGE),
-    R(CKR_DEVICE_ERROR), R(CKR_DEVICE_MEMORY), R(CKR_DEVICE_REMOVED),
-    R(CKR_ENCRYPTED_DATA_INVALID), R(CKR_ENCRYPTED_DATA_LEN_RANGE), R(CKR_FUNCTION_CANCELED),
-    R(CKR_FUNCTION_NOT_PARALLEL), R(CKR_FUNCTION_NOT_SUPPORTED), R(CKR_KEY_HANDLE_INVALID),
-    R(CKR_KEY_SIZE_RANGE), R(CKR_KEY_TYPE_INCONSISTENT), R(CKR_KEY_NOT_NEEDED),
-    R(CKR_KEY_CHANGED), R(CKR_KEY_NEEDED), R(CKR_KEY_INDIGESTIBLE),
-    R(CKR_KEY_FUNCTION_NOT_PERMITTED), R(CKR_KEY_NOT_WRAPPABLE), R(CKR_KEY_UNEXTRACTABLE),
-    R(CKR_MECHANISM_INVALID), R(CKR_MECHANISM_PARAM_INVALID), R(CKR_OBJECT_HANDLE_INVALID),
-    R(CKR_OPERATION_ACTIVE), R(CKR_OPERATION_NOT_INITIALIZED), R(CKR_PIN_INCORRECT),
-    R(CKR_PIN_INVALID), R(CKR_PIN_LEN_RANGE), R(CKR_PIN_EXPIRED), R(CKR_PIN_LOCKED),
-    R(CKR_SESSION_CLOSED), R(CKR_SESSION_COUNT), R(CKR_SESSION_HANDLE_INVALID),
-    R(CKR_SESSION_PARALLEL_NOT_SUPPORTED), R(CKR_SESSION_READ_ONLY), R(CKR_SESSION_EXISTS),
-    R(CKR_SESSION_READ_ONLY_EXISTS), R(CKR_SESSION_READ_WRITE_SO_EXISTS),
-    R(CKR_SIGNATURE_INVALID), R(CKR_SIGNATURE_LEN_RANGE), R(CKR_TEMPLATE_INCOMPLETE),
-    R(CKR_TEMPLATE_INCONSISTENT), R(CKR_TOKEN_NOT_PRESENT), R(CKR_TOKEN_NOT_RECOGNIZED),
-    R(CKR_TOKEN_WRITE_PROTECTED), R(CKR_USER_ALREADY_LOGGED_IN), R(CKR_USER_NOT_LOGGED_IN),
-    R(CKR_USER_PIN_NOT_INITIALIZED), R(CKR_USER_TYPE_INVALID),
-    R(CKR_USER_ANOTHER_ALREADY_LOGGED_IN), R(CKR_USER_TOO_MANY_TYPES),
-    R(CKR_DOMAIN_PARAMS_INVALID), R(CKR_CURVE_NOT_SUPPORTED), R(CKR_BUFFER_TOO_SMALL),
-    R(CKR_RANDOM_NO_RNG), R(CKR_CRYPTOKI_NOT_INITIALIZED), R(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-    R(CKR_FUNCTION_REJECTED),
-    /* Key wrapping (HMS replication) and the rest of PKCS#11 2.40 / 3.0, so
-     * an error message names the code instead of a number. */
-    R(CKR_WRAPPED_KEY_INVALID), R(CKR_WRAPPED_KEY_LEN_RANGE), R(CKR_WRAPPING_KEY_HANDLE_INVALID),
-    R(CKR_WRAPPING_KEY_SIZE_RANGE), R(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
-    R(CKR_UNWRAPPING_KEY_HANDLE_INVALID), R(CKR_UNWRAPPING_KEY_SIZE_RANGE),
-    R(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT), R(CKR_PUBLIC_KEY_INVALID), R(CKR_INFORMATION_SENSITIVE),
-    R(CKR_STATE_UNSAVEABLE), R(CKR_SAVED_STATE_INVALID), R(CKR_RANDOM_SEED_NOT_SUPPORTED),
-    R(CKR_NEED_TO_CREATE_THREADS), R(CKR_MUTEX_BAD), R(CKR_MUTEX_NOT_LOCKED), R(CKR_NEW_PIN_MODE),
-    R(CKR_NEXT_OTP), R(CKR_EXCEEDED_MAX_ITERATIONS), R(CKR_FIPS_SELF_TEST_FAILED),
-    R(CKR_LIBRARY_LOAD_FAILED), R(CKR_PIN_TOO_WEAK), R(CKR_ACTION_PROHIBITED),
-#undef R
-};
-
-const char *kg_hsm_rv_name(unsigned long rv, char buf[static 24])
-{
-    for (size_t i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
-        if (rv_names[i].rv == rv)
-            return rv_names[i].name;
-    snprintf(buf, 24, "CKR_0x%lx", rv);
-    return buf;
-}
 
 static kg_err rv_class(CK_RV rv)
 {

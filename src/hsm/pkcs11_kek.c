@@ -19,6 +19,28 @@
 
 /* ----------------------------------------------------------------- KEK */
 
+/* The attributes of a group KEK, the same when it is generated and when it
+ * arrives on another member. Extractable only so it can travel wrapped
+ * under a transport key; sensitive, so never in plaintext. It wraps keys
+ * and does nothing else. The values are static: tokens only read them. */
+#define KEK_ATTRS 12
+
+static void kek_template(CK_ATTRIBUTE tmpl[KEK_ATTRS], const char *label, const kg_hsm_key *k)
+{
+    static const CK_OBJECT_CLASS sk = CKO_SECRET_KEY;
+    static const CK_KEY_TYPE kt = CKK_AES;
+    static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    const CK_ATTRIBUTE a[KEK_ATTRS] = {
+        { CKA_CLASS, (void *)&sk, sizeof(sk) }, { CKA_KEY_TYPE, (void *)&kt, sizeof(kt) },
+        { CKA_TOKEN, (void *)&yes, sizeof(yes) }, { CKA_PRIVATE, (void *)&yes, sizeof(yes) },
+        { CKA_SENSITIVE, (void *)&yes, sizeof(yes) }, { CKA_EXTRACTABLE, (void *)&yes, sizeof(yes) },
+        { CKA_WRAP, (void *)&yes, sizeof(yes) }, { CKA_UNWRAP, (void *)&yes, sizeof(yes) },
+        { CKA_ENCRYPT, (void *)&no, sizeof(no) }, { CKA_DECRYPT, (void *)&no, sizeof(no) },
+        { CKA_LABEL, (void *)label, strlen(label) }, { CKA_ID, (void *)k->id, k->id_len },
+    };
+    memcpy(tmpl, a, sizeof(a));
+}
+
 typedef struct {
     kg_hsm_key *key;
     const char *label;
@@ -31,24 +53,13 @@ static CK_RV op_kek_generate(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen,
     CK_RV rv = p11_id_unused(t, s, st, CKO_SECRET_KEY, k->id, k->id_len);
     if (rv != CKR_OK)
         return rv;
-    CK_OBJECT_CLASS sk = CKO_SECRET_KEY;
-    CK_KEY_TYPE kt = CKK_AES;
     CK_ULONG len = 32;
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    /* Extractable only so it can travel wrapped under a transport key;
-     * sensitive, so never in plaintext. It wraps keys and does nothing else. */
-    CK_ATTRIBUTE tmpl[] = {
-        { CKA_CLASS, &sk, sizeof(sk) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
-        { CKA_VALUE_LEN, &len, sizeof(len) }, { CKA_TOKEN, &yes, sizeof(yes) },
-        { CKA_PRIVATE, &yes, sizeof(yes) }, { CKA_SENSITIVE, &yes, sizeof(yes) },
-        { CKA_EXTRACTABLE, &yes, sizeof(yes) }, { CKA_WRAP, &yes, sizeof(yes) },
-        { CKA_UNWRAP, &yes, sizeof(yes) }, { CKA_ENCRYPT, &no, sizeof(no) },
-        { CKA_DECRYPT, &no, sizeof(no) }, { CKA_LABEL, (void *)c->label, strlen(c->label) },
-        { CKA_ID, k->id, k->id_len },
-    };
+    CK_ATTRIBUTE tmpl[KEK_ATTRS + 1];
+    kek_template(tmpl, c->label, k);
+    tmpl[KEK_ATTRS] = (CK_ATTRIBUTE){ CKA_VALUE_LEN, &len, sizeof(len) };
     CK_MECHANISM mech = { CKM_AES_KEY_GEN, NULL, 0 };
     CK_OBJECT_HANDLE h;
-    OBJ_CALL(t, st, t->f->C_GenerateKey(s, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h), "C_GenerateKey");
+    OBJ_CALL(t, st, t->f->C_GenerateKey(s, &mech, tmpl, KEK_ATTRS + 1, &h), "C_GenerateKey");
     k->priv = h;
     k->pub = CK_INVALID_HANDLE;
     k->gen = gen;
@@ -234,23 +245,14 @@ static CK_RV op_kek_unwrap(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, v
     rv = p11_key_handle(t, s, gen, c->transport, false, st, &htr);
     if (rv != CKR_OK)
         return rv;
-    CK_OBJECT_CLASS sk = CKO_SECRET_KEY;
-    CK_KEY_TYPE kt = CKK_AES;
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    CK_ATTRIBUTE tmpl[] = {
-        { CKA_CLASS, &sk, sizeof(sk) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
-        { CKA_TOKEN, &yes, sizeof(yes) }, { CKA_PRIVATE, &yes, sizeof(yes) },
-        { CKA_SENSITIVE, &yes, sizeof(yes) }, { CKA_EXTRACTABLE, &yes, sizeof(yes) },
-        { CKA_WRAP, &yes, sizeof(yes) }, { CKA_UNWRAP, &yes, sizeof(yes) },
-        { CKA_ENCRYPT, &no, sizeof(no) }, { CKA_DECRYPT, &no, sizeof(no) },
-        { CKA_LABEL, (void *)c->label, strlen(c->label) }, { CKA_ID, k->id, k->id_len },
-    };
+    CK_ATTRIBUTE tmpl[KEK_ATTRS];
+    kek_template(tmpl, c->label, k);
     CK_RSA_PKCS_OAEP_PARAMS p;
     p11_oaep_params(&p, c->wrapped[0], NULL, 0);
     CK_MECHANISM mech = { CKM_RSA_PKCS_OAEP, &p, sizeof(p) };
     CK_OBJECT_HANDLE h;
     OBJ_CALL(t, st, t->f->C_UnwrapKey(s, &mech, htr, (CK_BYTE_PTR)c->wrapped + 1, c->wrapped_len - 1, tmpl,
-                               sizeof(tmpl) / sizeof(tmpl[0]), &h), "C_UnwrapKey");
+                               KEK_ATTRS, &h), "C_UnwrapKey");
     k->priv = h;
     k->pub = CK_INVALID_HANDLE;
     k->gen = gen;

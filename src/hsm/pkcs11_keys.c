@@ -19,6 +19,26 @@ const uint8_t p11_oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03,
 const uint8_t p11_oid_k256[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
 const uint8_t p11_oid_ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 
+const uint8_t *p11_ec_params(kg_hsm_key_type type, size_t *len)
+{
+    switch (type) {
+    case KG_HSM_KEY_EC_P256: *len = sizeof(p11_oid_p256); return p11_oid_p256;
+    case KG_HSM_KEY_EC_SECP256K1: *len = sizeof(p11_oid_k256); return p11_oid_k256;
+    case KG_HSM_KEY_ED25519: *len = sizeof(p11_oid_ed25519); return p11_oid_ed25519;
+    default: *len = 0; return NULL;
+    }
+}
+
+CK_KEY_TYPE p11_ck_key_type(kg_hsm_key_type type)
+{
+    switch (type) {
+    case KG_HSM_KEY_AES256: return CKK_AES;
+    case KG_HSM_KEY_RSA3072: return CKK_RSA;
+    case KG_HSM_KEY_ED25519: return CKK_EC_EDWARDS;
+    default: return CKK_EC;
+    }
+}
+
 typedef struct {
     kg_hsm_key *key;
     const char *label;
@@ -33,16 +53,11 @@ static CK_RV op_generate(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, voi
     /* A group key may leave the token wrapped (never in plaintext: it stays sensitive). */
     CK_BBOOL ext = (c->flags & KG_HSM_GEN_WRAPPABLE) ? CK_TRUE : CK_FALSE;
     CK_OBJECT_HANDLE h;
-    CK_ULONG n;
     /* Refuse a second key with the same id: find by id would be ambiguous. */
     CK_OBJECT_CLASS cls = k->type == KG_HSM_KEY_AES256 ? CKO_SECRET_KEY : CKO_PRIVATE_KEY;
-    CK_RV rv = p11_find_object(t, s, st, cls, k->id, k->id_len, &h, &n);
+    CK_RV rv = p11_id_unused(t, s, st, cls, k->id, k->id_len);
     if (rv != CKR_OK)
         return rv;
-    if (n > 0) {
-        st->err = kg_err_set(KG_ERR_CONFLICT, "token '%s' already holds a key with this id", t->label);
-        return RV_KG_ERR;
-    }
     CK_ULONG label_len = strlen(c->label);
     if (k->type == KG_HSM_KEY_AES256) {
         CK_OBJECT_CLASS sk = CKO_SECRET_KEY;
@@ -73,20 +88,16 @@ static CK_RV op_generate(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, voi
     A(pub, np, CKA_VERIFY, &yes, sizeof(yes));
     A(pub, np, CKA_LABEL, c->label, label_len);
     A(pub, np, CKA_ID, k->id, k->id_len);
-    switch (k->type) {
-    case KG_HSM_KEY_EC_P256: A(pub, np, CKA_EC_PARAMS, p11_oid_p256, sizeof(p11_oid_p256)); break;
-    case KG_HSM_KEY_EC_SECP256K1: A(pub, np, CKA_EC_PARAMS, p11_oid_k256, sizeof(p11_oid_k256)); break;
-    case KG_HSM_KEY_ED25519:
+    size_t oid_len = 0;
+    const uint8_t *oid = p11_ec_params(k->type, &oid_len);
+    if (oid)
+        A(pub, np, CKA_EC_PARAMS, oid, oid_len);
+    if (k->type == KG_HSM_KEY_ED25519)
         mech.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
-        A(pub, np, CKA_EC_PARAMS, p11_oid_ed25519, sizeof(p11_oid_ed25519));
-        break;
-    case KG_HSM_KEY_RSA3072:
+    if (k->type == KG_HSM_KEY_RSA3072) {
         mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
         A(pub, np, CKA_MODULUS_BITS, &bits, sizeof(bits));
         A(pub, np, CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537));
-        break;
-    default:
-        break;
     }
     CK_ATTRIBUTE priv[9];
     CK_ULONG nv = 0;

@@ -46,20 +46,14 @@ static CK_RV op_gcm(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, void *vc
         return RV_KG_ERR;
     }
     CK_ULONG out_len = cap;
-    if (c->decrypt) {
-        rv = t->f->C_DecryptInit(s, &mech, h);
-        st->fn = "C_DecryptInit";
-        if (rv == CKR_OK) {
-            rv = t->f->C_Decrypt(s, (CK_BYTE_PTR)c->in, c->in_len, buf, &out_len);
-            st->fn = "C_Decrypt";
-        }
-    } else {
-        rv = t->f->C_EncryptInit(s, &mech, h);
-        st->fn = "C_EncryptInit";
-        if (rv == CKR_OK) {
-            rv = t->f->C_Encrypt(s, (CK_BYTE_PTR)c->in, c->in_len, buf, &out_len);
-            st->fn = "C_Encrypt";
-        }
+    /* C_Encrypt* and C_Decrypt* take the same arguments */
+    CK_C_EncryptInit init = c->decrypt ? t->f->C_DecryptInit : t->f->C_EncryptInit;
+    CK_C_Encrypt run = c->decrypt ? t->f->C_Decrypt : t->f->C_Encrypt;
+    rv = init(s, &mech, h);
+    st->fn = c->decrypt ? "C_DecryptInit" : "C_EncryptInit";
+    if (rv == CKR_OK) {
+        rv = run(s, (CK_BYTE_PTR)c->in, c->in_len, buf, &out_len);
+        st->fn = c->decrypt ? "C_Decrypt" : "C_Encrypt";
     }
     if (rv == CKR_OK) {
         kg_err err = kg_bytes_set(c->out, buf, out_len);

@@ -15,16 +15,37 @@
 /* PKCS#11 login state is per application and token: while another handle
  * of ours is logged in, C_Login answers CKR_USER_ALREADY_LOGGED_IN without
  * checking the PIN. Then the PIN must match the one that handle proved. */
-static bool pin_matches_open_token(kg_hsm_token *t)
+static bool pin_matches_open_token(kg_hsm_token *t, bool *any_open)
 {
     bool ok = false;
+    *any_open = false;
     pthread_mutex_lock(&p11_mods_mu);
-    for (kg_hsm_token *o = t->mod->tokens; o && !ok; o = o->next)
-        if (strcmp(o->label, t->label) == 0 && kg_secret_len(o->pin) == kg_secret_len(t->pin) &&
+    for (kg_hsm_token *o = t->mod->tokens; o && !ok; o = o->next) {
+        if (o == t || strcmp(o->label, t->label) != 0)
+            continue;
+        *any_open = true;
+        if (kg_secret_len(o->pin) == kg_secret_len(t->pin) &&
             kg_ct_equal(kg_secret_cdata(o->pin), kg_secret_cdata(t->pin), kg_secret_len(t->pin)))
             ok = true;
+    }
     pthread_mutex_unlock(&p11_mods_mu);
     return ok;
+}
+
+/* C_Login answered CKR_USER_ALREADY_LOGGED_IN for a handle being opened.
+ * If an open handle of ours proved the same PIN, that login is ours. If no
+ * handle of ours is open, the login is stale (left by a handle whose sessions
+ * could not be closed, e.g. a member taken out while its token hung): log out
+ * and log in again, which checks this PIN. Otherwise refuse. */
+static CK_RV login_already(kg_hsm_token *t, CK_SESSION_HANDLE s)
+{
+    bool any_open = false;
+    if (pin_matches_open_token(t, &any_open))
+        return CKR_USER_ALREADY_LOGGED_IN;
+    if (any_open)
+        return CKR_PIN_INCORRECT; /* cannot prove this PIN: refuse rather than ride on another login */
+    t->f->C_Logout(s);
+    return t->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)kg_secret_cdata(t->pin), kg_secret_len(t->pin));
 }
 
 const char *kg_hsm_token_label(const kg_hsm_token *t) { return t->label; }
@@ -63,8 +84,8 @@ static kg_err session_open(kg_hsm_token *t, CK_SLOT_ID slot, CK_SESSION_HANDLE *
     if (rv != CKR_OK)
         return p11_rv_err(rv, "C_OpenSession", t->label);
     rv = t->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)kg_secret_cdata(t->pin), kg_secret_len(t->pin));
-    if (rv == CKR_USER_ALREADY_LOGGED_IN && t->opening && !pin_matches_open_token(t))
-        rv = CKR_PIN_INCORRECT; /* cannot prove this PIN: refuse rather than ride on another login */
+    if (rv == CKR_USER_ALREADY_LOGGED_IN && t->opening)
+        rv = login_already(t, s);
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
         *fresh_login = rv == CKR_OK;
         *out = s;
@@ -153,6 +174,17 @@ static void reconnect(kg_hsm_token *t, unsigned gen)
     pthread_mutex_unlock(&t->mu);
 }
 
+/* Free a handle that holds no module reference (open failed, or close
+ * released it); its sessions are closed already. */
+static void token_free(kg_hsm_token *t)
+{
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    kg_secret_free(t->pin);
+    free(t->idle);
+    free(t);
+}
+
 kg_err kg_hsm_token_open(kg_hsm_token **out, kg_hsm_module *m, const char *label,
                          const kg_secret *pin, size_t max_sessions)
 {
@@ -162,13 +194,14 @@ kg_err kg_hsm_token_open(kg_hsm_token **out, kg_hsm_module *m, const char *label
     kg_hsm_token *t = calloc(1, sizeof(*t));
     if (!t)
         return kg_err_set(KG_ERR_NOMEM, "token handle");
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
     t->max = max_sessions ? max_sessions : KG_HSM_DEFAULT_SESSIONS;
     t->idle = calloc(t->max, sizeof(*t->idle));
     t->pin = kg_secret_from(kg_secret_cdata(pin), kg_secret_len(pin));
-    if (!t->idle || !t->pin) {
-        kg_secret_free(t->pin);
-        free(t->idle);
-        free(t);
+    t->obj_lock = p11_obj_lock_get(m, label);
+    if (!t->idle || !t->pin || !t->obj_lock) {
+        token_free(t);
         return kg_err_set(KG_ERR_NOMEM, "token handle");
     }
     t->f = m->f;
@@ -180,15 +213,6 @@ kg_err kg_hsm_token_open(kg_hsm_token **out, kg_hsm_module *m, const char *label
     static unsigned gen_base;
     t->gen = __atomic_add_fetch(&gen_base, 1u << 16, __ATOMIC_RELAXED);
     snprintf(t->label, sizeof(t->label), "%s", label);
-    t->obj_lock = p11_obj_lock_get(m, label);
-    if (!t->obj_lock) {
-        kg_secret_free(t->pin);
-        free(t->idle);
-        free(t);
-        return kg_err_set(KG_ERR_NOMEM, "token handle");
-    }
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->cv, NULL);
     kg_err err = find_slot(t->f, label, &t->slot);
     /* Log in now so a wrong PIN fails here, and keep the session pooled. */
     CK_SESSION_HANDLE s;
@@ -196,11 +220,7 @@ kg_err kg_hsm_token_open(kg_hsm_token **out, kg_hsm_module *m, const char *label
     if (!err)
         err = acquire(t, &s, &gen);
     if (err) {
-        pthread_mutex_destroy(&t->mu);
-        pthread_cond_destroy(&t->cv);
-        kg_secret_free(t->pin);
-        free(t->idle);
-        free(t);
+        token_free(t);
         return err;
     }
     release(t, s, gen, false);
@@ -229,12 +249,8 @@ void kg_hsm_token_close(kg_hsm_token *t)
     for (size_t i = 0; i < t->n_idle; i++)
         t->f->C_CloseSession(t->idle[i]);
     pthread_mutex_unlock(&t->mu);
-    pthread_mutex_destroy(&t->mu);
-    pthread_cond_destroy(&t->cv);
-    kg_secret_free(t->pin);
-    free(t->idle);
     kg_hsm_module_release(t->mod);
-    free(t);
+    token_free(t);
 }
 
 bool kg_hsm_token_has_mechanism(kg_hsm_token *t, unsigned long mechanism)

@@ -201,13 +201,10 @@ typedef struct {
 static CK_RV create_public(kg_hsm_token *t, CK_SESSION_HANDLE s, op_state *st, unwrap_ctx *c, CK_OBJECT_HANDLE *h)
 {
     CK_OBJECT_CLASS pk = CKO_PUBLIC_KEY;
-    CK_KEY_TYPE kt = c->key->type == KG_HSM_KEY_RSA3072 ? CKK_RSA
-                   : c->key->type == KG_HSM_KEY_ED25519 ? CKK_EC_EDWARDS : CKK_EC;
+    CK_KEY_TYPE kt = p11_ck_key_type(c->key->type);
     CK_BBOOL yes = CK_TRUE;
-    const uint8_t *oid = c->key->type == KG_HSM_KEY_EC_P256 ? p11_oid_p256
-                       : c->key->type == KG_HSM_KEY_EC_SECP256K1 ? p11_oid_k256 : p11_oid_ed25519;
-    size_t oid_len = c->key->type == KG_HSM_KEY_EC_P256 ? sizeof(p11_oid_p256)
-                   : c->key->type == KG_HSM_KEY_EC_SECP256K1 ? sizeof(p11_oid_k256) : sizeof(p11_oid_ed25519);
+    size_t oid_len = 0;
+    const uint8_t *oid = p11_ec_params(c->key->type, &oid_len);
     CK_ATTRIBUTE tmpl[] = {
         { CKA_CLASS, &pk, sizeof(pk) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },
         { CKA_TOKEN, &yes, sizeof(yes) }, { CKA_VERIFY, &yes, sizeof(yes) },
@@ -237,8 +234,7 @@ static CK_RV op_key_unwrap(kg_hsm_token *t, CK_SESSION_HANDLE s, unsigned gen, v
         rv = p11_key_handle(t, s, gen, c->kek, false, st, &hkek);
     if (rv != CKR_OK)
         return rv;
-    CK_KEY_TYPE kt = aes ? CKK_AES : k->type == KG_HSM_KEY_RSA3072 ? CKK_RSA
-                   : k->type == KG_HSM_KEY_ED25519 ? CKK_EC_EDWARDS : CKK_EC;
+    CK_KEY_TYPE kt = p11_ck_key_type(k->type);
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ATTRIBUTE tmpl[] = {
         { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &kt, sizeof(kt) },

@@ -11,6 +11,12 @@
  * ops_sign.c branch on kms_key_is_hsm first). What only needs the public key (verify, public
  * key, RSA encrypt) uses the stored SPKI exactly as for software keys.
  *
+ * Destroyed keys stay destroyed on the HSMs across restarts: HMS keeps
+ * its tombstones in memory only, so kg_kms_open hands it every version of
+ * every destroyed HSM key again (kms_hsm_forget_destroyed, from the
+ * metadata, which is not sealed); a member that missed the destruction
+ * would otherwise copy the key back to the others at re-sync.
+ *
  * Versions are generated in the HSM before the store transaction that
  * records them (generation is slow, and a transaction holds the store's
  * write lock); if the transaction then fails, the new HSM key is destroyed
@@ -173,8 +179,8 @@ kg_err kms_hsm_version_new(kg_kms *kms, kms_hsm_version *hv, const kms_key_spec 
 void kms_hsm_version_drop(kg_kms *kms, kms_hsm_version *hv, bool destroy)
 {
     if (destroy && hv->made && kms->cfg.hms != NULL) {
-        kg_err e = kg_hms_key_destroy(kms->cfg.hms, hv->group, (const uint8_t *)hv->hsm_id,
-                                      strlen(hv->hsm_id));
+        kg_err e = kg_hms_key_forget(kms->cfg.hms, hv->group, (const uint8_t *)hv->hsm_id,
+                                     strlen(hv->hsm_id));
         if (e != KG_OK)
             kg_log(KG_LOG_WARN, "could not destroy an unrecorded HSM key", "hsm_id", hv->hsm_id,
                    "group", hv->group, "error", kg_err_detail(e), NULL);
@@ -208,12 +214,38 @@ void kms_hsm_destroy_versions(kg_kms *kms, const json_t *meta)
     for (unsigned v = 1; v <= cur; v++) {
         char hid[KG_HSM_MAX_ID + 1];
         size_t hid_len = hsm_id(hid, id, v);
-        kg_err e = kg_hms_key_destroy(kms->cfg.hms, kms_key_hsm_group(meta), (const uint8_t *)hid,
-                                      hid_len);
-        if (e != KG_OK && e != KG_ERR_NOT_FOUND)
+        /* forget, not destroy: a member that is down (or fails now) drops
+         * the key when it comes back instead of failing the destruction. */
+        kg_err e = kg_hms_key_forget(kms->cfg.hms, kms_key_hsm_group(meta), (const uint8_t *)hid,
+                                     hid_len);
+        if (e != KG_OK)
             kg_log(KG_LOG_WARN, "could not destroy an HSM key version", "hsm_id", hid, "group",
                    kms_key_hsm_group(meta), "error", kg_err_detail(e), NULL);
     }
+}
+
+/* kms_hsm_forget_destroyed: one metadata row. */
+static int forget_one(void *arg, const char *key, const uint8_t *val, size_t len)
+{
+    kg_kms *kms = arg;
+    if (strchr(key + 5, '/') != NULL) /* a version row */
+        return 0;
+    json_t *meta = json_loadb((const char *)val, len, 0, NULL);
+    const char *st = json_string_value(json_object_get(meta, "state"));
+    if (meta != NULL && kms_key_is_hsm(meta) && st != NULL && strcmp(st, "destroyed") == 0)
+        kms_hsm_destroy_versions(kms, meta);
+    json_decref(meta);
+    return 0;
+}
+
+void kms_hsm_forget_destroyed(kg_kms *kms)
+{
+    if (kms->cfg.hms == NULL)
+        return;
+    kg_err e = kg_store_list(kms->st, NULL, "keys/", NULL, 0, forget_one, kms);
+    if (e != KG_OK)
+        kg_log(KG_LOG_WARN, "could not list the destroyed HSM keys for the HSM fleet", "error",
+               kg_err_detail(e), NULL);
 }
 
 /* ------------------------------------------------------------ operations */

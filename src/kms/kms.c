@@ -92,6 +92,7 @@ kg_err kg_kms_open(kg_kms **out, kg_store *st, const kg_kms_config *cfg)
     /* seal "pkcs11": unseal from the token now; a failure leaves the KMS
      * sealed with the reason in kg_kms_status, and kg_kms_tick retries. */
     kms_p11_auto_unseal(kms, true);
+    kms_hsm_forget_destroyed(kms);
     *out = kms;
     return KG_OK;
 }

@@ -258,6 +258,10 @@ void kms_hsm_version_drop(kg_kms *kms, kms_hsm_version *hv, bool destroy);
 json_t *kms_hsm_version_row(const kms_hsm_version *hv);
 /** Destroy every version of a (now destroyed) HSM key in its group; logs failures. */
 void kms_hsm_destroy_versions(kg_kms *kms, const json_t *meta);
+/** At open: re-tell the fleet (kg_hms_key_forget) about every version of
+ *  every destroyed HSM key, so none comes back from a member that missed
+ *  its destruction. Errors are logged. */
+void kms_hsm_forget_destroyed(kg_kms *kms);
 /** AES-256-GCM on the HSM: body = iv(12) || ct || tag(16) with a random IV. */
 kg_err kms_hsm_aes_encrypt(kg_kms *kms, kg_bytes *body, const json_t *meta, unsigned v,
                            const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len);

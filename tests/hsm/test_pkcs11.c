@@ -1,13 +1,11 @@
 /* The PKCS#11 client against a real SoftHSM2 token in a private temp dir. */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _XOPEN_SOURCE 700 /* nftw in softhsm_fixture.h */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <dlfcn.h>
-#include <ftw.h>
-#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,65 +17,33 @@
 #include <openssl/x509.h>
 
 #include "kashguard/hsm.h"
+#include "softhsm_fixture.h"
 #include <p11-kit-1/p11-kit/pkcs11.h>
 /* White box: test_relogin_new_handles empties the session pool the way
  * p11_run_op does when a retried session is lost too. */
 #include "../../src/hsm/hsm_int.h"
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define CKF_TOKEN_INITIALIZED_ CKF_TOKEN_INITIALIZED
 #define CKM_AES_GCM_ CKM_AES_GCM
 #define CKM_EC_EDWARDS_KEY_PAIR_GEN_ CKM_EC_EDWARDS_KEY_PAIR_GEN
 
 /* SoftHSM2 2.6 leaks a little OpenSSL memory in C_SignInit (EdDSA); ours must
- * not. setup() keeps the library mapped to the end so LSan can name it. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libsofthsm2.so\n"; }
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "fast_unwind_on_malloc=0"; }
+ * not (see softhsm_fixture.h). */
+SOFTHSM_FX_LSAN_HOOKS("")
 
-static char g_dir[64];
-static void *g_keep_mapped;
+static softhsm_fx g_fx;
 static kg_hsm_module *g_mod;
 static kg_hsm_token *g_tok;
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-static kg_secret *pin(const char *s)
-{
-    return kg_secret_from((const uint8_t *)s, strlen(s));
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/kg-hsm-XXXXXX");
-    if (!mkdtemp(g_dir))
+    static const char *const labels[] = { "kg-test" };
+    if (softhsm_fx_setup(&g_fx, "kg-hsm", labels, 1) != 0)
         return -1;
-    char path[128], cmd[512];
-    snprintf(path, sizeof(path), "%s/tokens", g_dir);
-    if (mkdir(path, 0700) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
-    fclose(f);
-    setenv("SOFTHSM2_CONF", path, 1);
-    snprintf(cmd, sizeof(cmd),
-             "softhsm2-util --init-token --free --label kg-test --pin 1234 --so-pin 5678 >/dev/null");
-    if (system(cmd) != 0)
-        return -1;
-    if (!g_keep_mapped)
-        g_keep_mapped = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
     if (kg_hsm_module_load(&g_mod, SOFTHSM) != KG_OK)
         return -1;
-    kg_secret *p = pin("1234");
+    kg_secret *p = softhsm_fx_pin(SOFTHSM_FX_PIN);
     kg_err err = kg_hsm_token_open(&g_tok, g_mod, "kg-test", p, 4);
     kg_secret_free(p);
     return err == KG_OK ? 0 : -1;
@@ -88,7 +54,7 @@ static int teardown(void **state)
     (void)state;
     kg_hsm_token_close(g_tok);
     kg_hsm_module_release(g_mod);
-    nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    softhsm_fx_teardown(&g_fx);
     return 0;
 }
 
@@ -145,7 +111,7 @@ static void test_wrong_pin(void **state)
 {
     (void)state;
     kg_hsm_token *t = (kg_hsm_token *)1;
-    kg_secret *p = pin("9999");
+    kg_secret *p = softhsm_fx_pin("9999");
     assert_int_equal(kg_hsm_token_open(&t, g_mod, "kg-test", p, 2), KG_ERR_UNAUTHENTICATED);
     kg_secret_free(p);
     assert_null(t);
@@ -153,11 +119,11 @@ static void test_wrong_pin(void **state)
     assert_non_null(strstr(d, "wrong PIN for token kg-test"));
     assert_null(strstr(d, "9999"));
     /* a right PIN opens a second handle while the first is logged in */
-    p = pin("1234");
+    p = softhsm_fx_pin("1234");
     assert_int_equal(kg_hsm_token_open(&t, g_mod, "kg-test", p, 2), KG_OK);
     kg_secret_free(p);
     kg_hsm_token_close(t);
-    p = pin("1234");
+    p = softhsm_fx_pin("1234");
     assert_int_equal(kg_hsm_token_open(&t, g_mod, "no-such-token", p, 2), KG_ERR_NOT_FOUND);
     kg_secret_free(p);
 }
@@ -363,7 +329,7 @@ static void *finder(void *arg)
 static void test_concurrent_create(void **state)
 {
     (void)state;
-    kg_secret *p = pin("1234");
+    kg_secret *p = softhsm_fx_pin("1234");
     assert_int_equal(kg_hsm_token_open(&g_tok2, g_mod, "kg-test", p, 4), KG_OK);
     kg_secret_free(p);
     pthread_t th[8];
@@ -388,7 +354,7 @@ static void test_concurrent_create(void **state)
 static void test_session_recovery(void **state)
 {
     (void)state;
-    void *sym = dlsym(g_keep_mapped, "C_GetFunctionList");
+    void *sym = dlsym(softhsm_fx_lib(), "C_GetFunctionList");
     assert_non_null(sym);
     CK_C_GetFunctionList gfl;
     memcpy(&gfl, &sym, sizeof(gfl));
@@ -408,6 +374,52 @@ static void test_session_recovery(void **state)
     kg_bytes_free(&sig);
     bool sens, ext;
     assert_int_equal(kg_hsm_key_attrs(g_tok, &g_thr_key, &sens, &ext), KG_OK);
+}
+
+/* A login no open handle of ours owns (here: a raw session of the same
+ * SoftHSM2 instance, as a member whose sessions could not be closed leaves
+ * behind) makes C_Login answer CKR_USER_ALREADY_LOGGED_IN without checking
+ * the PIN. Opening then re-proves the PIN: wrong is refused, right works. */
+static void test_stale_login(void **state)
+{
+    (void)state;
+    void *sym = dlsym(softhsm_fx_lib(), "C_GetFunctionList");
+    assert_non_null(sym);
+    CK_C_GetFunctionList gfl;
+    memcpy(&gfl, &sym, sizeof(gfl));
+    CK_FUNCTION_LIST_PTR f;
+    assert_int_equal(gfl(&f), CKR_OK);
+    kg_hsm_token_close(g_tok); /* no handle of ours is open now */
+    g_tok = NULL;
+    kg_hsm_slot_info *slots;
+    size_t n;
+    CK_SLOT_ID slot = 0;
+    assert_int_equal(kg_hsm_slots(g_mod, &slots, &n), KG_OK);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(slots[i].label, "kg-test") == 0)
+            slot = slots[i].slot_id;
+    free(slots);
+    CK_SESSION_HANDLE raw;
+    assert_int_equal(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &raw), CKR_OK);
+    assert_int_equal(f->C_Login(raw, CKU_USER, (CK_UTF8CHAR_PTR)"1234", 4), CKR_OK);
+    kg_hsm_token *t = NULL;
+    kg_secret *p = softhsm_fx_pin("9999");
+    assert_int_equal(kg_hsm_token_open(&t, g_mod, "kg-test", p, 2), KG_ERR_UNAUTHENTICATED);
+    kg_secret_free(p);
+    assert_null(t);
+    p = softhsm_fx_pin(SOFTHSM_FX_PIN);
+    assert_int_equal(kg_hsm_token_open(&g_tok, g_mod, "kg-test", p, 4), KG_OK);
+    kg_secret_free(p);
+    f->C_CloseSession(raw);
+    kg_hsm_key k;
+    kg_bytes sig = {0};
+    const uint8_t msg[] = "after a stale login";
+    assert_int_equal(kg_hsm_key_generate(g_tok, &k, KG_HSM_KEY_EC_P256, "stale", (const uint8_t *)"stale-1", 7),
+                     KG_OK);
+    assert_int_equal(kg_hsm_sign(g_tok, &sig, &k, KG_HSM_SIG_DER, msg, sizeof(msg)), KG_OK);
+    assert_int_equal(ossl_verify(&k, sig.data, sig.len, msg, sizeof(msg)), 1);
+    kg_bytes_free(&sig);
+    assert_int_equal(kg_hsm_key_destroy(g_tok, &k), KG_OK);
 }
 
 /* The pool loses its last session without a reconnect (p11_run_op's second
@@ -467,14 +479,51 @@ static void test_rv_names(void **state)
     assert_string_equal(kg_hsm_rv_name(0x12345, buf), "CKR_0x12345");
 }
 
+static void test_mechanism_names(void **state)
+{
+    (void)state;
+    char buf[24];
+    /* the first and last standard values, ones SoftHSM2 lists that the
+     * old table in hms_member.c printed as numbers, and the aliases */
+    assert_string_equal(kg_hsm_mechanism_name(CKM_RSA_PKCS_KEY_PAIR_GEN, buf), "CKM_RSA_PKCS_KEY_PAIR_GEN");
+    assert_string_equal(kg_hsm_mechanism_name(CKM_AES_KEY_WRAP_PAD, buf), "CKM_AES_KEY_WRAP_PAD");
+    assert_string_equal(kg_hsm_mechanism_name(0x1105, buf), "CKM_AES_CBC_ENCRYPT_DATA");
+    assert_string_equal(kg_hsm_mechanism_name(CKM_SHA224_HMAC, buf), "CKM_SHA224_HMAC");
+    assert_string_equal(kg_hsm_mechanism_name(CKM_DES3_CMAC, buf), "CKM_DES3_CMAC");
+    assert_string_equal(kg_hsm_mechanism_name(CKM_EDDSA, buf), "CKM_EDDSA");
+    assert_string_equal(kg_hsm_mechanism_name(0x1040, buf), "CKM_EC_KEY_PAIR_GEN");
+    assert_string_equal(kg_hsm_mechanism_name(0x320, buf), "CKM_CAST128_KEY_GEN");
+    assert_string_equal(kg_hsm_mechanism_name(CKM_VENDOR_DEFINED, buf), "CKM_VENDOR_DEFINED");
+    /* unknown values, below, between and above the table, land in buf */
+    assert_ptr_equal(kg_hsm_mechanism_name(0x7fffffff, buf), buf);
+    assert_string_equal(buf, "CKM_0x7fffffff");
+    assert_string_equal(kg_hsm_mechanism_name(0x1106, buf), "CKM_0x1106");
+    assert_string_equal(kg_hsm_mechanism_name(CKM_VENDOR_DEFINED | 0x1234, buf), "CKM_0x80001234");
+    assert_string_equal(kg_hsm_mechanism_name(~0UL, buf), "CKM_0xffffffffffffffff");
+    /* every mechanism SoftHSM2 lists has a name */
+    kg_hsm_slot_info *slots = NULL;
+    size_t n = 0, nm = 0;
+    unsigned long *mechs = NULL;
+    assert_int_equal(kg_hsm_slots(g_mod, &slots, &n), KG_OK);
+    assert_true(n > 0);
+    assert_int_equal(kg_hsm_mechanisms(g_mod, slots[0].slot_id, &mechs, &nm), KG_OK);
+    assert_true(nm > 10);
+    for (size_t i = 0; i < nm; i++) {
+        const char *name = kg_hsm_mechanism_name(mechs[i], buf);
+        assert_ptr_not_equal(name, buf);
+        assert_int_equal(strncmp(name, "CKM_", 4), 0);
+    }
+    free(mechs);
+    free(slots);
+}
+
 int main(void)
 {
-    if (access(SOFTHSM, R_OK) != 0 || system("command -v softhsm2-util >/dev/null 2>&1") != 0) {
-        printf("skip: SoftHSM2 (%s, softhsm2-util) is not installed\n", SOFTHSM);
+    if (!softhsm_fx_available())
         return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rv_names),
+        cmocka_unit_test(test_mechanism_names),
         cmocka_unit_test(test_missing_module),
         cmocka_unit_test(test_refcount),
         cmocka_unit_test(test_discovery),
@@ -488,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_create),
         cmocka_unit_test(test_session_recovery),
         cmocka_unit_test(test_relogin_new_handles),
+        cmocka_unit_test(test_stale_login),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

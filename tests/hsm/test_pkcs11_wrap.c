@@ -6,15 +6,13 @@
  * refuses to wrap; listing by label prefix (also a key whose public object
  * is gone), destroy, ping, RSA-OAEP-SHA-256 decrypt of OpenSSL ciphertexts
  * (on SoftHSM2 2.6 by the raw-RSA fallback with OAEP decoding on the host). */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _XOPEN_SOURCE 700 /* nftw in softhsm_fixture.h */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <dlfcn.h>
-#include <ftw.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,35 +23,24 @@
 #include <openssl/x509.h>
 
 #include "kashguard/hsm.h"
+#include "softhsm_fixture.h"
 #include <p11-kit-1/p11-kit/pkcs11.h>
-
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 
 /* SoftHSM2 2.6 leaks a little OpenSSL memory in C_SignInit (EdDSA); the
  * fault module keeps its session table when it does not own C_Finalize
  * (SoftHSM2 was already initialised by the direct handle). Both libraries
  * are kept mapped to the end so LSan can name them. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libsofthsm2.so\nleak:libkg_pkcs11_fault.so\n"; }
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "fast_unwind_on_malloc=0"; }
+SOFTHSM_FX_LSAN_HOOKS("leak:libkg_pkcs11_fault.so\n")
 
-static char g_dir[64];
-static void *g_keep_mapped;
+static softhsm_fx g_fx;
 static kg_hsm_module *g_mod;
 static kg_hsm_token *g_a, *g_b, *g_c;
 static kg_hsm_key g_kek_a, g_kek_b, g_kek_c;
 static const char *KEK_ID = "kg/g1/kek";
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
-
 static kg_err open_token(kg_hsm_token **t, const char *label)
 {
-    kg_secret *p = kg_secret_from((const uint8_t *)"1234", 4);
+    kg_secret *p = softhsm_fx_pin(SOFTHSM_FX_PIN);
     kg_err err = kg_hsm_token_open(t, g_mod, label, p, 4);
     kg_secret_free(p);
     return err;
@@ -62,29 +49,9 @@ static kg_err open_token(kg_hsm_token **t, const char *label)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/kg-hsmw-XXXXXX");
-    if (!mkdtemp(g_dir))
+    static const char *const labels[] = { "kg-a", "kg-b", "kg-c" };
+    if (softhsm_fx_setup(&g_fx, "kg-hsmw", labels, 3) != 0)
         return -1;
-    char path[128], cmd[512];
-    snprintf(path, sizeof(path), "%s/tokens", g_dir);
-    if (mkdir(path, 0700) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
-    fclose(f);
-    setenv("SOFTHSM2_CONF", path, 1);
-    const char *labels[] = { "kg-a", "kg-b", "kg-c" };
-    for (int i = 0; i < 3; i++) {
-        snprintf(cmd, sizeof(cmd),
-                 "softhsm2-util --init-token --free --label %s --pin 1234 --so-pin 5678 >/dev/null", labels[i]);
-        if (system(cmd) != 0)
-            return -1;
-    }
-    if (!g_keep_mapped)
-        g_keep_mapped = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
     if (kg_hsm_module_load(&g_mod, SOFTHSM) != KG_OK)
         return -1;
     if (open_token(&g_a, "kg-a") || open_token(&g_b, "kg-b") || open_token(&g_c, "kg-c"))
@@ -99,7 +66,7 @@ static int teardown(void **state)
     kg_hsm_token_close(g_b);
     kg_hsm_token_close(g_c);
     kg_hsm_module_release(g_mod);
-    nftw(g_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    softhsm_fx_teardown(&g_fx);
     return 0;
 }
 
@@ -390,7 +357,7 @@ static void test_oaep_solo(void **state)
  * replication or another tool might leave it. */
 static void drop_public(const char *token, const char *id)
 {
-    void *sym = dlsym(g_keep_mapped, "C_GetFunctionList");
+    void *sym = dlsym(softhsm_fx_lib(), "C_GetFunctionList");
     CK_C_GetFunctionList gfl;
     memcpy(&gfl, &sym, sizeof(gfl));
     CK_FUNCTION_LIST_PTR f;
@@ -478,17 +445,6 @@ static void test_list_destroy(void **state)
  * token is an error HMS counts; it passes again once the fault is gone.
  * Runs last: kg-c is reopened through the wrapper (login state is shared by
  * the one SoftHSM2 instance, so the direct handle is closed first). */
-static void write_rule(const char *path, const char *rule)
-{
-    char tmp[128];
-    snprintf(tmp, sizeof(tmp), "%s.new", path);
-    FILE *f = fopen(tmp, "w");
-    assert_non_null(f);
-    fputs(rule, f);
-    fclose(f);
-    assert_int_equal(rename(tmp, path), 0);
-}
-
 static void test_ping_fault(void **state)
 {
     (void)state;
@@ -501,25 +457,22 @@ static void test_ping_fault(void **state)
     if (!keep_fault)
         keep_fault = dlopen(fault, RTLD_NOW | RTLD_LOCAL);
     char ctl[96];
-    snprintf(ctl, sizeof(ctl), "%s/faults", g_dir);
-    write_rule(ctl, "");
-    setenv("KG_P11_FAULT_MODULE", SOFTHSM, 1);
-    setenv("KG_P11_FAULT_CONTROL", ctl, 1);
+    assert_int_equal(softhsm_fx_fault_init(&g_fx, ctl, sizeof(ctl)), 0);
     kg_hsm_token_close(g_c);
     g_c = NULL;
     kg_hsm_module *fm;
     assert_int_equal(kg_hsm_module_load(&fm, fault), KG_OK);
     kg_hsm_token *t;
-    kg_secret *p = kg_secret_from((const uint8_t *)"1234", 4);
+    kg_secret *p = softhsm_fx_pin(SOFTHSM_FX_PIN);
     assert_int_equal(kg_hsm_token_open(&t, fm, "kg-c", p, 2), KG_OK);
     kg_secret_free(p);
     assert_int_equal(kg_hsm_token_ping(t), KG_OK);
-    write_rule(ctl, "C_GetSessionInfo fail CKR_DEVICE_ERROR\n");
+    assert_int_equal(softhsm_fx_fault_rules(ctl, "C_GetSessionInfo fail CKR_DEVICE_ERROR\n"), 0);
     kg_err err = kg_hsm_token_ping(t);
     assert_int_equal(err, KG_ERR_IO);
     assert_non_null(strstr(kg_err_detail(err), "CKR_DEVICE_ERROR"));
     assert_non_null(strstr(kg_err_detail(err), "kg-c"));
-    write_rule(ctl, "C_WrapKey fail CKR_DEVICE_ERROR\n");
+    assert_int_equal(softhsm_fx_fault_rules(ctl, "C_WrapKey fail CKR_DEVICE_ERROR\n"), 0);
     assert_int_equal(kg_hsm_token_ping(t), KG_OK);
     kg_hsm_key k, kek; /* handles are per token handle: find them again on t */
     kg_bytes w;
@@ -527,7 +480,7 @@ static void test_ping_fault(void **state)
     assert_int_equal(kg_hsm_key_find(t, &kek, (const uint8_t *)KEK_ID, strlen(KEK_ID)), KG_OK);
     assert_int_equal(kg_hsm_key_wrap(t, &w, &kek, &k), KG_ERR_IO);
     assert_null(w.data);
-    write_rule(ctl, "");
+    assert_int_equal(softhsm_fx_fault_rules(ctl, ""), 0);
     err = kg_hsm_key_wrap(t, &w, &kek, &k);
     if (err)
         printf("wrap: %s\n", kg_err_detail(err));
@@ -544,14 +497,14 @@ static void test_ping_fault(void **state)
     size_t ct_len = ossl_oaep(&pub, "l", (const uint8_t *)"m", 1, ct);
     /* (at C_DecryptInit: a fault injected at C_Decrypt never reaches SoftHSM2,
      * whose decrypt operation then stays active on the pooled session) */
-    write_rule(ctl, "C_DecryptInit fail CKR_DEVICE_ERROR\n");
+    assert_int_equal(softhsm_fx_fault_rules(ctl, "C_DecryptInit fail CKR_DEVICE_ERROR\n"), 0);
     assert_int_equal(kg_hsm_rsa_oaep_decrypt(t, &pt, &rsa, (const uint8_t *)"l", 1, ct, ct_len), KG_ERR_IO);
     assert_null(pt.data);
-    write_rule(ctl, "C_GetMechanismInfo fail CKR_MECHANISM_INVALID\n");
+    assert_int_equal(softhsm_fx_fault_rules(ctl, "C_GetMechanismInfo fail CKR_MECHANISM_INVALID\n"), 0);
     err = kg_hsm_rsa_oaep_decrypt(t, &pt, &rsa, (const uint8_t *)"l", 1, ct, ct_len);
     assert_int_equal(err, KG_ERR_WRONG_KEY_USAGE);
     assert_non_null(strstr(kg_err_detail(err), "lacks CKM_RSA_X_509"));
-    write_rule(ctl, "");
+    assert_int_equal(softhsm_fx_fault_rules(ctl, ""), 0);
     err = kg_hsm_rsa_oaep_decrypt(t, &pt, &rsa, (const uint8_t *)"l", 1, ct, ct_len);
     if (err)
         printf("decrypt: %s\n", kg_err_detail(err));
@@ -569,10 +522,8 @@ static void test_ping_fault(void **state)
 
 int main(void)
 {
-    if (access(SOFTHSM, R_OK) != 0 || system("command -v softhsm2-util >/dev/null 2>&1") != 0) {
-        printf("skip: SoftHSM2 (%s, softhsm2-util) is not installed\n", SOFTHSM);
+    if (!softhsm_fx_available())
         return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ping),
         cmocka_unit_test(test_kek),

@@ -4,7 +4,9 @@
  * SHA-256 OAEP), signs (low-S ECDSA) with signatures that verify through
  * the KMS and with OpenSSL on the public key; rotation keeps old
  * ciphertexts readable; bad inputs change nothing; destroy removes the
- * objects from the token. */
+ * objects from the token. A second group (two members a, b through the
+ * fault module) shows a key destroyed while b was down stays destroyed
+ * across a restart (kg_hms_key_forget). */
 #include "core_fixture.h"
 
 #include <dlfcn.h>
@@ -452,6 +454,231 @@ static void test_tick_rotates_in_hsm(void **state)
     fx_free(f);
 }
 
+/* ------------------------------------------------ restarts (two members) */
+
+/* Group "g2" of members a (kg-a) and b (kg-b), both through the fault
+ * module, in a fresh token dir: a test can take b down with a rule. */
+#ifdef KG_P11_FAULT_SO
+static char g_control[160];
+static kg_hsm_module *g_fmod; /* the fault module, kept initialised between HMS instances */
+static unsigned long g_slot_b;
+static kg_hsm_token *g_tok[2]; /* kg-a, kg-b opened directly, before any fault */
+
+static void set_rules(const char *rules)
+{
+    char tmp[200];
+    snprintf(tmp, sizeof(tmp), "%s.new", g_control);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(rules, f);
+    fclose(f);
+    assert_int_equal(rename(tmp, g_control), 0);
+}
+
+static int pair_setup(void **state)
+{
+    (void)state;
+    if (access(SOFTHSM, R_OK) != 0)
+        return -1;
+    snprintf(g_dir, sizeof(g_dir), "/tmp/kg-kmshsm2-XXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    char path[128], cmd[256];
+    snprintf(path, sizeof(path), "%s/tokens", g_dir);
+    if (mkdir(path, 0700) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
+    fclose(f);
+    setenv("SOFTHSM2_CONF", path, 1);
+    for (char c = 'a'; c <= 'b'; c++) {
+        snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label kg-%c --pin 1234 "
+                 "--so-pin 5678 >/dev/null", c);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    snprintf(g_control, sizeof(g_control), "%s/faults", g_dir);
+    set_rules("");
+    setenv("KG_P11_FAULT_MODULE", SOFTHSM, 1);
+    setenv("KG_P11_FAULT_CONTROL", g_control, 1);
+    if (!g_keep_mapped)
+        g_keep_mapped = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
+    kg_log_set_level(KG_LOG_ERROR);
+    g_pin = kg_secret_from((const uint8_t *)"1234", 4);
+    if (kg_hsm_module_load(&g_fmod, KG_P11_FAULT_SO) != KG_OK)
+        return -1;
+    kg_hsm_slot_info *slots = NULL;
+    size_t n = 0;
+    if (kg_hsm_slots(g_fmod, &slots, &n) != KG_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (slots[i].token_present && !strcmp(slots[i].label, "kg-b"))
+            g_slot_b = slots[i].slot_id;
+    free(slots);
+    if (kg_hsm_token_open(&g_tok[0], g_fmod, "kg-a", g_pin, 1) != KG_OK ||
+        kg_hsm_token_open(&g_tok[1], g_fmod, "kg-b", g_pin, 1) != KG_OK)
+        return -1;
+    return 0;
+}
+
+static int pair_teardown(void **state)
+{
+    (void)state;
+    kg_hsm_token_close(g_tok[0]);
+    kg_hsm_token_close(g_tok[1]);
+    kg_hsm_module_release(g_fmod);
+    kg_secret_free(g_pin);
+    nftw(g_dir, fx_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static kg_hms *pair_hms(void)
+{
+    kg_hms_config hc;
+    kg_hms_config_default(&hc);
+    hc.op_timeout_ms = 60000;
+    hc.probe_interval_ms = 60000; /* the test probes with kg_hms_probe_now */
+    hc.down_after_errors = 1;
+    kg_hms *h = NULL;
+    assert_int_equal(kg_hms_open(&h, &hc), KG_OK);
+    /* must_open false: b may be down, as at a real restart. */
+    assert_int_equal(kg_hms_member_add(h, "a", KG_P11_FAULT_SO, "kg-a", g_pin, false), KG_OK);
+    assert_int_equal(kg_hms_member_add(h, "b", KG_P11_FAULT_SO, "kg-b", g_pin, false), KG_OK);
+    const char *members[] = { "a", "b" };
+    assert_int_equal(kg_hms_group_create(h, "g2", members, 2), KG_OK);
+    return h;
+}
+
+static bool member_is(kg_hms *h, const char *name, const char *state)
+{
+    json_t *a = kg_hms_members_json(h), *m;
+    size_t i;
+    bool is = false;
+    json_array_foreach(a, i, m)
+        if (!strcmp(str(m, "name"), name))
+            is = !strcmp(str(m, "state"), state);
+    json_decref(a);
+    return is;
+}
+
+static void probe_until(kg_hms *h, const char *name, const char *state)
+{
+    for (int i = 0; i < 100 && !member_is(h, name, state); i++) {
+        kg_hms_probe_now(h);
+        usleep(50000);
+    }
+    assert_true(member_is(h, name, state));
+}
+
+/* The KMS of f on its store again, with the fleet h (fx_reopen has none). */
+static void reopen_with(fx *f, kg_hms *h)
+{
+    assert_int_equal(kg_store_open(&f->st, f->url), KG_OK);
+    kg_kms_config cfg;
+    kg_kms_config_default(&cfg);
+    cfg.data_dir = f->dir;
+    cfg.audit_fsync = false;
+    cfg.min_deletion_wait = f->min_wait;
+    cfg.default_deletion_wait = 86400;
+    cfg.hms = h;
+    assert_int_equal(kg_kms_open(&f->kms, f->st, &cfg), KG_OK);
+}
+
+/* Is version 1 of key id on token label (looked at directly, through a
+ * handle opened before any fault: a session the fault rule kept HMS from
+ * closing leaves the token logged in, and a fresh kg_hsm_token_open could
+ * not prove its PIN against that login). */
+static kg_err on_token(const char *label, const char *id)
+{
+    char hid[64];
+    snprintf(hid, sizeof(hid), "%s/1", id);
+    kg_hsm_key k;
+    return kg_hsm_key_find(g_tok[strcmp(label, "kg-a") == 0 ? 0 : 1], &k, (const uint8_t *)hid, strlen(hid));
+}
+
+/* A key destroyed while member b was down stays destroyed after a restart:
+ * b still holds it, but the KMS tells the new fleet it is gone
+ * (kg_hms_key_forget), so it is neither kept on b nor copied back to a. */
+static void test_destroyed_stays_destroyed_after_restart(void **state)
+{
+    (void)state;
+    kg_hms *h = pair_hms();
+    fx *f = fx_new(1, 1, true, 0);
+    f->kms->cfg.hms = h;
+    json_t *req = json_loads("{\"spec\":\"ECC_NIST_P256\",\"protection\":\"hsm\",\"hsm_group\":\"g2\"}", 0, NULL);
+    json_t *meta = NULL, *out = NULL;
+    assert_int_equal(kg_kms_key_create(f->kms, f->sys, &meta, req), KG_OK);
+    json_decref(req);
+    char id[64];
+    snprintf(id, sizeof(id), "%s", fx_id(meta));
+    json_decref(meta);
+    assert_int_equal(on_token("kg-a", id), KG_OK);
+    assert_int_equal(on_token("kg-b", id), KG_OK);
+
+    char rule[96];
+    snprintf(rule, sizeof(rule), "* fail CKR_DEVICE_REMOVED slot %lu\n", g_slot_b);
+    set_rules(rule);
+    probe_until(h, "b", "down");
+    req = json_pack("{s:s}", "waiting_period", "1s");
+    assert_int_equal(kg_kms_key_schedule_deletion(f->kms, f->sys, &out, id, req), KG_OK);
+    json_decref(out);
+    json_decref(req);
+    sleep(2);
+    kg_kms_tick(f->kms); /* destroys: b is down, and that must not fail it */
+    assert_int_equal(kg_kms_key_get(f->kms, f->sys, &out, id), KG_OK);
+    assert_string_equal(str(out, "state"), "destroyed");
+    json_decref(out);
+    kg_kms_close(f->kms);
+    kg_store_close(f->st);
+    kg_hms_close(h);
+    set_rules("");
+    assert_int_equal(on_token("kg-a", id), KG_ERR_NOT_FOUND);
+    assert_int_equal(on_token("kg-b", id), KG_OK); /* b missed it */
+
+    /* Restart: new fleet, new KMS on the same store and tokens. */
+    h = pair_hms();
+    reopen_with(f, h);
+    probe_until(h, "b", "healthy");
+    probe_until(h, "a", "healthy");
+    kg_kms_close(f->kms);
+    f->kms = NULL;
+    kg_hms_close(h);
+    assert_int_equal(on_token("kg-a", id), KG_ERR_NOT_FOUND);
+    assert_int_equal(on_token("kg-b", id), KG_ERR_NOT_FOUND);
+    fx_free(f);
+}
+
+/* A member down at the restart: the KMS's forget only records the
+ * tombstone, and b's re-sync destroys the key there instead of copying it
+ * back to a (which it does for a key nobody destroyed). */
+static void test_forget_reaches_a_member_down_at_restart(void **state)
+{
+    (void)state;
+    kg_hms *h = pair_hms();
+    const uint8_t *kid = (const uint8_t *)"k-forgotten/1";
+    size_t klen = strlen("k-forgotten/1");
+    assert_int_equal(kg_hms_key_generate(h, "g2", KG_HSM_KEY_EC_P256, kid, klen, NULL), KG_OK);
+    kg_hms_close(h);
+    char rule[96];
+    snprintf(rule, sizeof(rule), "* fail CKR_DEVICE_REMOVED slot %lu\n", g_slot_b);
+    set_rules(rule);
+    h = pair_hms();
+    probe_until(h, "b", "down");
+    assert_int_equal(kg_hms_key_forget(h, "g2", kid, klen), KG_OK); /* destroys it on a */
+    assert_int_equal(kg_hms_key_forget(h, "g2", kid, klen), KG_OK); /* nobody has it: still OK */
+    assert_int_equal(kg_hms_key_forget(h, "nope", kid, klen), KG_ERR_NOT_FOUND);
+    assert_int_equal(kg_hms_key_forget(h, "g2", kid, 0), KG_ERR_BAD_INPUT);
+    set_rules("");
+    probe_until(h, "b", "healthy"); /* re-sync: b's copy is a tombstoned key */
+    kg_hms_close(h);
+    assert_int_equal(on_token("kg-a", "k-forgotten"), KG_ERR_NOT_FOUND);
+    assert_int_equal(on_token("kg-b", "k-forgotten"), KG_ERR_NOT_FOUND);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,5 +687,13 @@ int main(void)
         cmocka_unit_test(test_destroy_removes_objects),
         cmocka_unit_test(test_tick_rotates_in_hsm),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+#ifdef KG_P11_FAULT_SO
+    const struct CMUnitTest pair[] = {
+        cmocka_unit_test(test_destroyed_stays_destroyed_after_restart),
+        cmocka_unit_test(test_forget_reaches_a_member_down_at_restart),
+    };
+    rc |= cmocka_run_group_tests(pair, pair_setup, pair_teardown);
+#endif
+    return rc;
 }

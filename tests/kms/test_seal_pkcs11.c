@@ -4,20 +4,12 @@
  * module, key gone) leaves it sealed with a clear seal_error while the
  * Shamir shares still unseal, and an operator's seal is not undone. */
 #include "core_fixture.h"
-
-#include <dlfcn.h>
-#include <sys/stat.h>
-
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#include "../hsm/softhsm_fixture.h"
 
 /* SoftHSM2 2.6 leaks a little OpenSSL memory; ours must not. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libsofthsm2.so\n"; }
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "fast_unwind_on_malloc=0"; }
+SOFTHSM_FX_LSAN_HOOKS("")
 
-static char g_hsm_dir[64];
-static void *g_keep_mapped;
+static softhsm_fx g_hsm;
 
 static int group_setup(void **state)
 {
@@ -26,33 +18,14 @@ static int group_setup(void **state)
         fprintf(stderr, "SoftHSM2 not installed (%s)\n", SOFTHSM);
         return -1;
     }
-    snprintf(g_hsm_dir, sizeof(g_hsm_dir), "/tmp/kg-seal-p11-XXXXXX");
-    if (!mkdtemp(g_hsm_dir))
-        return -1;
-    char path[128], cmd[256];
-    snprintf(path, sizeof(path), "%s/tokens", g_hsm_dir);
-    if (mkdir(path, 0700) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/softhsm2.conf", g_hsm_dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n",
-            g_hsm_dir);
-    fclose(f);
-    setenv("SOFTHSM2_CONF", path, 1);
-    snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label kg-seal --pin 1234 "
-             "--so-pin 5678 >/dev/null");
-    if (system(cmd) != 0)
-        return -1;
-    g_keep_mapped = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
-    return 0;
+    static const char *const labels[] = { "kg-seal" };
+    return softhsm_fx_setup(&g_hsm, "kg-seal-p11", labels, 1);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    nftw(g_hsm_dir, fx_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    softhsm_fx_teardown(&g_hsm);
     return 0;
 }
 
@@ -98,7 +71,7 @@ static p11fx *p11_new(const char *key_label)
     snprintf(p->f.url, sizeof(p->f.url), "sqlite://%s/kg.db", p->f.dir);
     kg_log_set_level(KG_LOG_ERROR);
     assert_int_equal(kg_crypto_init(), KG_OK);
-    p->pin = kg_secret_from((const uint8_t *)"1234", 4);
+    p->pin = softhsm_fx_pin(SOFTHSM_FX_PIN);
     p->module = SOFTHSM;
     p->token = "kg-seal";
     p->key_label = key_label;
