@@ -18,7 +18,7 @@
 
 void kg_cli_print_json(FILE *f, const json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     if (!s) return;
     fputs(s, f);
     fputc('\n', f);
@@ -38,7 +38,7 @@ static void print_value(FILE *f, const json_t *v)
     char *s;
     if (json_is_string(v)) { fputs(json_string_value(v), f); return; }
     if (!v || json_is_null(v)) { fputs("n/a", f); return; }
-    if ((s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY))) {
+    if ((s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)))) {
         fputs(s, f);
         free(s);
     }
@@ -76,7 +76,7 @@ static size_t cell_len(const json_t *v)
     size_t n;
     if (json_is_string(v)) return strlen(json_string_value(v));
     if (!v || json_is_null(v)) return 3;
-    if (!(s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) return 0;
+    if (!(s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)))) return 0;
     n = strlen(s);
     free(s);
     return n;

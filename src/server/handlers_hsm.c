@@ -57,10 +57,11 @@ static kg_err api_error(kg_err e)
     return e;
 }
 
-/* The entry of name in the members array of the HMS (new reference). */
-static json_t *member_entry(kg_hms *h, const char *name)
+/* The entry called name in arr (a members or groups list, stolen), as a
+ * new reference, or NULL. */
+static json_t *entry_named(json_t *arr, const char *name)
 {
-    json_t *arr = kg_hms_members_json(h), *found = NULL, *m;
+    json_t *found = NULL, *m;
     size_t i;
     json_array_foreach(arr, i, m) {
         if (strcmp(str_of(m, "name"), name) == 0) {
@@ -70,6 +71,19 @@ static json_t *member_entry(kg_hms *h, const char *name)
     }
     json_decref(arr);
     return found;
+}
+
+/* A GET of the whole list (members or groups): {key: list(hms)}. */
+static kg_err list_reply(kg_req *r, json_t **out, const char *key, json_t *(*list)(kg_hms *))
+{
+    kg_err e = kg_req_fields(r, no_fields);
+    if (e == KG_OK)
+        e = kg_kms_authorize(r->srv->kms, r->caller, "list-keys", NULL);
+    if (e != KG_OK)
+        return e;
+    json_t *arr = list(r->srv->hms);
+    *out = arr ? json_pack("{s:o}", key, arr) : NULL;
+    return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
 }
 
 kg_err kg_h_hsm_member_add(kg_req *r, json_t **out)
@@ -107,20 +121,13 @@ kg_err kg_h_hsm_member_add(kg_req *r, json_t **out)
         e = kg_server_hsm_member_put(r->srv, name, module, token, pin_file, pin_env);
     if (e != KG_OK)
         return e;
-    *out = member_entry(r->srv->hms, name);
+    *out = entry_named(kg_hms_members_json(r->srv->hms), name);
     return *out ? KG_OK : kg_err_set(KG_ERR_INTERNAL, "HSM member %s was added but is not listed", name);
 }
 
 kg_err kg_h_hsm_members(kg_req *r, json_t **out)
 {
-    kg_err e = kg_req_fields(r, no_fields);
-    if (e == KG_OK)
-        e = kg_kms_authorize(r->srv->kms, r->caller, "list-keys", NULL);
-    if (e != KG_OK)
-        return e;
-    json_t *arr = kg_hms_members_json(r->srv->hms);
-    *out = arr ? json_pack("{s:o}", "members", arr) : NULL;
-    return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    return list_reply(r, out, "members", kg_hms_members_json);
 }
 
 kg_err kg_h_hsm_member_get(kg_req *r, json_t **out)
@@ -152,21 +159,6 @@ static kg_err group_members(const char **names, size_t *n, const json_t *arr)
     return KG_OK;
 }
 
-/* The entry of name in the groups array of the HMS (new reference). */
-static json_t *group_entry(kg_hms *h, const char *name)
-{
-    json_t *arr = kg_hms_groups_json(h), *found = NULL, *g;
-    size_t i;
-    json_array_foreach(arr, i, g) {
-        if (strcmp(str_of(g, "name"), name) == 0) {
-            found = json_incref(g);
-            break;
-        }
-    }
-    json_decref(arr);
-    return found;
-}
-
 kg_err kg_h_hsm_group_create(kg_req *r, json_t **out)
 {
     static const char *const fields[] = { "name", "members", NULL };
@@ -189,20 +181,13 @@ kg_err kg_h_hsm_group_create(kg_req *r, json_t **out)
         e = kg_server_hsm_group_put(r->srv, name, json_object_get(r->json, "members"));
     if (e != KG_OK)
         return e;
-    *out = group_entry(r->srv->hms, name);
+    *out = entry_named(kg_hms_groups_json(r->srv->hms), name);
     return *out ? KG_OK : kg_err_set(KG_ERR_INTERNAL, "HSM group %s was created but is not listed", name);
 }
 
 kg_err kg_h_hsm_groups(kg_req *r, json_t **out)
 {
-    kg_err e = kg_req_fields(r, no_fields);
-    if (e == KG_OK)
-        e = kg_kms_authorize(r->srv->kms, r->caller, "list-keys", NULL);
-    if (e != KG_OK)
-        return e;
-    json_t *arr = kg_hms_groups_json(r->srv->hms);
-    *out = arr ? json_pack("{s:o}", "groups", arr) : NULL;
-    return *out ? KG_OK : kg_err_set(KG_ERR_NOMEM, "out of memory");
+    return list_reply(r, out, "groups", kg_hms_groups_json);
 }
 
 kg_err kg_h_hsm_member_remove(kg_req *r, json_t **out)

@@ -74,9 +74,12 @@ void kg_req_reply_json(kg_req *r, int status, json_t *doc)
         free(r->reply);
         r->reply = NULL;
     }
-    size_t n = doc ? json_dumpb(doc, NULL, 0, JSON_COMPACT) : 0;
+    /* 15 significant digits: a latency of 4.338 prints as 4.338, not as
+     * jansson's default 17-digit 4.3380000000000001. */
+    const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(15);
+    size_t n = doc ? json_dumpb(doc, NULL, 0, flags) : 0;
     char *buf = n ? malloc(n + 1) : NULL;
-    if (buf == NULL || json_dumpb(doc, buf, n, JSON_COMPACT) != n) {
+    if (buf == NULL || json_dumpb(doc, buf, n, flags) != n) {
         free(buf);
         static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
         buf = strdup(oom);

@@ -33,6 +33,20 @@ printf '%s\n' "$PIN" > pin
 printf '9999\n' > wrong.pin
 chmod 600 pin wrong.pin
 export KG_TEST_HSM_PIN=$PIN # the server inherits it (pin_env)
+# sanitizer builds: SoftHSM2's known leaks are suppressed; any other leak,
+# memory error or UB report in a server's output fails the test (checked
+# after every stop: a restart may reuse the output file)
+export LSAN_OPTIONS="suppressions=$KG_SOURCE_DIR/tests/lsan.supp"
+# full stacks: SoftHSM2 leaks through libcrypto, which has no frame
+# pointers, so a fast unwind stops before naming libsofthsm2.so
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+stop_checked() {
+    stop_server
+    if grep -q 'ERROR: LeakSanitizer\|ERROR: AddressSanitizer\|runtime error:' "$SERVER_ERR"; then
+        grep -A40 'ERROR: LeakSanitizer\|ERROR: AddressSanitizer\|runtime error:' "$SERVER_ERR" | head -80 >&2
+        fail "sanitizer report in the server's output ($SERVER_ERR)"
+    fi
+}
 cat > kg.conf <<EOF
 hsm {
   probe_interval = 500ms
@@ -139,7 +153,7 @@ case $ctype in text/plain*) ;; *) fail "metrics content type: $ctype" ;; esac
 grep '^kashguard_hsm_operations_total' metrics.txt | sed 's/^/   /' | head -6
 
 step "restart: members and group come back from the store, healthy, the key still signs"
-stop_server
+stop_checked
 start_server "$TMP/data" --config "$TMP/kg.conf"
 [ "$(members)" = "kg-a,kg-b,kg-c" ] || fail "members after restart: $(members)"
 healthy=0
@@ -169,7 +183,7 @@ printf '%s\n' "$PIN" > d.pin
 chmod 600 d.pin
 run 0 "$KG" hsm add --module "$P11" --token kg-d --pin-file "$TMP/d.pin"
 printf '9999\n' > d.pin # the operator changed the PIN file (wrongly) before a restart
-stop_server
+stop_checked
 start_server "$TMP/data" --config "$TMP/kg.conf"
 wait_member_state kg-d down
 reason=$(member_field kg-d reason)
@@ -189,7 +203,7 @@ grep -q "kg-d" out || fail "hsm remove does not say what it removed: $(cat out)"
 [ "$(members)" = "kg-a,kg-b,kg-c" ] || fail "members after remove: $(members)"
 expect_err not_found "$KG" hsm show kg-d
 assert_http 404 not_found DELETE /v1/sys/hsm/members/kg-d
-stop_server
+stop_checked
 start_server "$TMP/data" --config "$TMP/kg.conf"
 [ "$(members)" = "kg-a,kg-b,kg-c" ] || fail "a removed member came back at restart: $(members)"
 
@@ -206,4 +220,5 @@ grep -q '"group_created"' events.txt || fail "no group_created event: $(head -c 
 grep -q '"member":"kg-' events.txt || grep -q '"member": "kg-' events.txt || fail "events name no member"
 echo "   $(wc -l < events.txt) hsm_event entries"
 grep -rqa "$PIN" "$TMP/data" "$SERVER_ERR" "$SERVER_OUT" && fail "the PIN is in the data dir or the server's output"
+stop_checked
 echo "PASS"

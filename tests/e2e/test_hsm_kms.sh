@@ -34,6 +34,12 @@ printf '%s\n' "$PIN" > good.pin
 printf '%s\n' "$WRONG_PIN" > wrong.pin
 chmod 600 good.pin wrong.pin
 export KG_P11_FAULT_MODULE=$SOFTHSM KG_P11_FAULT_CONTROL=$TMP/faults
+# sanitizer builds: suppress SoftHSM2's known leaks in the server (any
+# other leak report fails the test at the end)
+export LSAN_OPTIONS="suppressions=$KG_SOURCE_DIR/tests/lsan.supp"
+# full stacks: SoftHSM2 leaks through libcrypto, which has no frame
+# pointers, so a fast unwind stops before naming libsofthsm2.so
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 : > faults
 # fault RULES...: replace the fault module's control file atomically
 fault() { printf '%s\n' "$@" > faults.new && mv faults.new faults; }
@@ -303,9 +309,10 @@ done
 grep '^kashguard_hsm_member_up\|^kashguard_keys\|^kashguard_sealed' "$TMP/body" | sed 's/^/   /'
 stop_server
 grep -q "$PIN" "$TMP/server.out" "$TMP/server.err" && fail "a PIN appears in the server output"
-# sanitizer builds: memory errors and UB in the server fail the test (leak
-# reports do not: SoftHSM2 2.6 leaks a little OpenSSL memory)
-grep -q 'ERROR: AddressSanitizer\|runtime error:' "$TMP/server.err" &&
-    { grep -A20 'ERROR: AddressSanitizer\|runtime error:' "$TMP/server.err" | head -40 >&2; fail "sanitizer report"; }
-grep -c 'ERROR: LeakSanitizer' "$TMP/server.err" | sed 's/^/   leak reports at exit (SoftHSM2 included): /'
+# sanitizer builds: memory errors, UB and leaks in the server fail the test
+# (SoftHSM2 2.6's own leaks are suppressed by tests/lsan.supp, see
+# LSAN_OPTIONS above; server.err collects every run of the server)
+grep -q 'ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer' "$TMP/server.err" &&
+    { grep -A40 'ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer' "$TMP/server.err" | head -80 >&2
+      fail "sanitizer report in the server's output"; }
 echo "PASS: auto-unseal, wrong PIN + recovery, HSM keys of every spec verified by openssl, pkcs11-tool flags, faults"
