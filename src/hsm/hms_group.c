@@ -75,22 +75,13 @@ static hms_job *job_kek(hms_job_kind kind, hms_op op, const char *group)
     return j;
 }
 
-/* Run j on m (bounded, counted against m on a member error). */
-static kg_err run_on(kg_hms *h, hms_member *m, hms_job *j, hms_job **res)
-{
-    bool fault = false;
-    if (!j)
-        return kg_err_set(KG_ERR_NOMEM, "HMS job");
-    return hms_call(h, m, j, &fault, res);
-}
-
 /* ------------------------------------------------------------ the KEK */
 
 /* Bring the group KEK from src to dst under a transport key made on dst. */
 static kg_err kek_transport(kg_hms *h, const char *group, hms_member *src, hms_member *dst)
 {
     hms_job *begin = NULL, *wrapped = NULL;
-    kg_err err = run_on(h, dst, hms_job_new(JOB_TRANSPORT_BEGIN, HMS_OP_GENERATE), &begin);
+    kg_err err = hms_run_on(h, dst, hms_job_new(JOB_TRANSPORT_BEGIN, HMS_OP_GENERATE), &begin);
     if (err)
         return err;
     hms_job *w = job_kek(JOB_KEK_WRAP_FOR, HMS_OP_WRAP, group);
@@ -98,7 +89,7 @@ static kg_err kek_transport(kg_hms *h, const char *group, hms_member *src, hms_m
         hms_job_put(h, w);
         w = NULL;
     }
-    err = run_on(h, src, w, &wrapped);
+    err = hms_run_on(h, src, w, &wrapped);
     if (!err) {
         hms_job *u = job_kek(JOB_KEK_UNWRAP, HMS_OP_UNWRAP, group);
         if (u) {
@@ -108,14 +99,14 @@ static kg_err kek_transport(kg_hms *h, const char *group, hms_member *src, hms_m
                 u = NULL;
             }
         }
-        err = run_on(h, dst, u, NULL);
+        err = hms_run_on(h, dst, u, NULL);
     }
     char detail[HMS_DETAIL];
     snprintf(detail, sizeof(detail), "%s", err ? kg_err_detail(err) : "");
     hms_job *end = hms_job_new(JOB_TRANSPORT_END, HMS_OP_OTHER);
     if (end) {
         end->key = begin->key_out;
-        (void)run_on(h, dst, end, NULL);
+        (void)hms_run_on(h, dst, end, NULL);
     }
     hms_job_put(h, begin);
     hms_job_put(h, wrapped);
@@ -125,7 +116,7 @@ static kg_err kek_transport(kg_hms *h, const char *group, hms_member *src, hms_m
 /* Whether m holds the group KEK: KG_OK, KG_ERR_NOT_FOUND or a member error. */
 static kg_err kek_find(kg_hms *h, const char *group, hms_member *m)
 {
-    return run_on(h, m, job_kek(JOB_FIND, HMS_OP_OTHER, group), NULL);
+    return hms_run_on(h, m, job_kek(JOB_FIND, HMS_OP_OTHER, group), NULL);
 }
 
 /* Make sure every serving member in ms has the KEK. Members that fail are
@@ -146,7 +137,7 @@ static kg_err kek_setup(kg_hms *h, const char *group, hms_member **ms, size_t n,
         if (any_down)
             return kg_err_set(KG_ERR_CRYPTO, "cannot create group %s: no member holds its KEK and some "
                               "members are down", group);
-        kg_err err = run_on(h, ms[0], job_kek(JOB_KEK_GENERATE, HMS_OP_GENERATE, group), NULL);
+        kg_err err = hms_run_on(h, ms[0], job_kek(JOB_KEK_GENERATE, HMS_OP_GENERATE, group), NULL);
         if (err)
             return err;
         src = 0;
@@ -167,7 +158,7 @@ static kg_err count_keys(kg_hms *h, const char *group, hms_member *m, uint64_t *
     hms_job *j = hms_job_new(JOB_LIST, HMS_OP_OTHER), *res = NULL;
     if (j)
         snprintf(j->label, sizeof(j->label), "kg/%s/", group);
-    kg_err err = run_on(h, m, j, &res);
+    kg_err err = hms_run_on(h, m, j, &res);
     if (!err) {
         uint8_t kid[KG_HSM_MAX_ID];
         size_t klen = 0;

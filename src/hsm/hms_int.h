@@ -179,13 +179,17 @@ void hms_submit_locked(hms_member *m, hms_job *j);
  * timeout the job is marked abandoned (the worker frees it). */
 bool hms_wait_locked(kg_hms *h, hms_job *j, const struct timespec *deadline);
 void hms_deadline(struct timespec *ts, unsigned ms);
-/* Submit j to m and wait op_timeout_ms. Returns the job's error (its detail
- * set on this thread); a timeout or a device/token failure counts against m.
- * *member_fault tells whether the error was the member's. Consumes j. */
 /* The deadline of a job: op_timeout_ms for operations and probes; ten times
  * that (at least 5 s) for key generation, wrapping and opening. */
 unsigned hms_timeout_ms(const kg_hms *h, hms_job_kind kind);
+/* Submit j to m and wait hms_timeout_ms. Returns the job's error (its detail
+ * set on this thread); a timeout or a device/token failure counts against m.
+ * *member_fault tells whether the error was the member's. Consumes j. */
 kg_err hms_call(kg_hms *h, hms_member *m, hms_job *j, bool *member_fault, hms_job **result);
+/* hms_call for group maintenance (KEK, replication, re-sync), which does not
+ * need to know whose fault an error was; j == NULL (a failed allocation) is
+ * KG_ERR_NOMEM. */
+kg_err hms_run_on(kg_hms *h, hms_member *m, hms_job *j, hms_job **result);
 /* Whether err from a member means the member (device, token, session) failed. */
 bool hms_member_error(kg_err err);
 /* Record a failure of m (lock held): down after down_after_errors or a timeout. */

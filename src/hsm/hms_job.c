@@ -500,3 +500,11 @@ bool hms_member_stop(kg_hms *h, hms_member *m, unsigned wait_ms)
     }
     return clean;
 }
+
+kg_err hms_run_on(kg_hms *h, hms_member *m, hms_job *j, hms_job **result)
+{
+    bool fault = false;
+    if (!j)
+        return kg_err_set(KG_ERR_NOMEM, "HMS job");
+    return hms_call(h, m, j, &fault, result);
+}

@@ -21,14 +21,6 @@ static hms_job *job_for(hms_job_kind kind, hms_op op, const char *group, const u
     return j;
 }
 
-static kg_err run_on(kg_hms *h, hms_member *m, hms_job *j, hms_job **res)
-{
-    bool fault = false;
-    if (!j)
-        return kg_err_set(KG_ERR_NOMEM, "HMS job");
-    return hms_call(h, m, j, &fault, res);
-}
-
 /* Unwrap a wrapped group key on dst. */
 static kg_err unwrap_on(kg_hms *h, const char *group, hms_member *dst, kg_hsm_key_type type, const uint8_t *id,
                         size_t id_len, const kg_bytes *wrapped, const kg_bytes *pub)
@@ -42,7 +34,7 @@ static kg_err unwrap_on(kg_hms *h, const char *group, hms_member *dst, kg_hsm_ke
             j = NULL;
         }
     }
-    return run_on(h, dst, j, NULL);
+    return hms_run_on(h, dst, j, NULL);
 }
 
 static void replicated_event(kg_hms *h, const char *group, hms_member *src, hms_member *dst, const char *label)
@@ -61,9 +53,9 @@ static kg_err copy_key(kg_hms *h, const char *group, hms_member *src, hms_member
     hms_job *pub = NULL, *wr = NULL;
     kg_err err = KG_OK;
     if (k->type != KG_HSM_KEY_AES256)
-        err = run_on(h, src, job_for(JOB_PUBLIC_DER, HMS_OP_OTHER, group, k->id, k->id_len), &pub);
+        err = hms_run_on(h, src, job_for(JOB_PUBLIC_DER, HMS_OP_OTHER, group, k->id, k->id_len), &pub);
     if (!err)
-        err = run_on(h, src, job_for(JOB_KEY_WRAP, HMS_OP_WRAP, group, k->id, k->id_len), &wr);
+        err = hms_run_on(h, src, job_for(JOB_KEY_WRAP, HMS_OP_WRAP, group, k->id, k->id_len), &wr);
     if (!err) {
         static const kg_bytes none = {0};
         err = unwrap_on(h, group, dst, k->type, k->id, k->id_len, &wr->out, pub ? &pub->out : &none);
@@ -137,11 +129,11 @@ static kg_err replicate_new(kg_hms *h, hms_group *g, hms_member *src, const hms_
     if (!nd)
         return KG_OK;
     hms_job *wr = NULL;
-    kg_err err = run_on(h, src, job_for(JOB_KEY_WRAP, HMS_OP_WRAP, g->name, res->id, res->id_len), &wr);
+    kg_err err = hms_run_on(h, src, job_for(JOB_KEY_WRAP, HMS_OP_WRAP, g->name, res->id, res->id_len), &wr);
     if (err) {
         char detail[HMS_DETAIL];
         snprintf(detail, sizeof(detail), "%s", kg_err_detail(err));
-        (void)run_on(h, src, job_for(JOB_DESTROY, HMS_OP_OTHER, g->name, res->id, res->id_len), NULL);
+        (void)hms_run_on(h, src, job_for(JOB_DESTROY, HMS_OP_OTHER, g->name, res->id, res->id_len), NULL);
         pthread_mutex_lock(&h->lock);
         tomb_set(g, res->id, res->id_len, true);
         pthread_mutex_unlock(&h->lock);
@@ -220,7 +212,7 @@ kg_err kg_hms_key_destroy(kg_hms *h, const char *group, const uint8_t *id, size_
         return kg_err_set(KG_ERR_CRYPTO, "no healthy member in group %s", group);
     size_t found = 0, failed = 0;
     for (size_t i = 0; i < n; i++) {
-        kg_err err = run_on(h, ms[i], job_for(JOB_DESTROY, HMS_OP_OTHER, group, id, id_len), NULL);
+        kg_err err = hms_run_on(h, ms[i], job_for(JOB_DESTROY, HMS_OP_OTHER, group, id, id_len), NULL);
         if (!err)
             found++;
         else if (err != KG_ERR_NOT_FOUND)
@@ -256,7 +248,7 @@ kg_err kg_hms_key_forget(kg_hms *h, const char *group, const uint8_t *id, size_t
         return kg_err_set(KG_ERR_NOT_FOUND, "no HSM group '%s'", group);
     size_t found = 0;
     for (size_t i = 0; i < n; i++) {
-        kg_err err = run_on(h, ms[i], job_for(JOB_DESTROY, HMS_OP_OTHER, group, id, id_len), NULL);
+        kg_err err = hms_run_on(h, ms[i], job_for(JOB_DESTROY, HMS_OP_OTHER, group, id, id_len), NULL);
         if (!err)
             found++;
         else if (err != KG_ERR_NOT_FOUND) /* the member goes down and drops the key at re-sync */
@@ -285,7 +277,7 @@ static kg_err list_on(kg_hms *h, const char *group, hms_member *m, hms_job **res
     hms_job *j = hms_job_new(JOB_LIST, HMS_OP_OTHER);
     if (j)
         snprintf(j->label, sizeof(j->label), "kg/%s/", group);
-    return run_on(h, m, j, res);
+    return hms_run_on(h, m, j, res);
 }
 
 static bool is_dead(kg_hms *h, const hms_group *g, const kg_hsm_key *k)
@@ -298,7 +290,7 @@ static bool is_dead(kg_hms *h, const hms_group *g, const kg_hsm_key *k)
 
 static kg_err destroy_dead(kg_hms *h, hms_group *g, hms_member *m, const kg_hsm_key *k, size_t *removed)
 {
-    kg_err err = run_on(h, m, job_for(JOB_DESTROY, HMS_OP_OTHER, g->name, k->id, k->id_len), NULL);
+    kg_err err = hms_run_on(h, m, job_for(JOB_DESTROY, HMS_OP_OTHER, g->name, k->id, k->id_len), NULL);
     if (err == KG_ERR_NOT_FOUND)
         return KG_OK;
     if (!err)
