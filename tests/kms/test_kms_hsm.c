@@ -8,52 +8,27 @@
  * fault module) shows a key destroyed while b was down stays destroyed
  * across a restart (kg_hms_key_forget). */
 #include "core_fixture.h"
-
-#include <dlfcn.h>
-#include <sys/stat.h>
+#include "../hsm/softhsm_fixture.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+/* SoftHSM2 2.6 leaks a little OpenSSL memory; ours must not. */
+SOFTHSM_FX_LSAN_HOOKS("")
 
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libsofthsm2.so\n"; }
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "fast_unwind_on_malloc=0"; }
-
-static char g_dir[64];
-static void *g_keep_mapped;
+static softhsm_fx g_hsm;
 static kg_hms *g_hms;
 static kg_secret *g_pin;
 
 static int group_setup(void **state)
 {
     (void)state;
-    if (access(SOFTHSM, R_OK) != 0)
+    static const char *const labels[] = { "kg-a" };
+    if (softhsm_fx_setup(&g_hsm, "kg-kmshsm", labels, 1) != 0)
         return -1;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/kg-kmshsm-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    char path[128], cmd[256];
-    snprintf(path, sizeof(path), "%s/tokens", g_dir);
-    if (mkdir(path, 0700) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
-    fclose(f);
-    setenv("SOFTHSM2_CONF", path, 1);
-    snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label kg-a --pin 1234 "
-             "--so-pin 5678 >/dev/null");
-    if (system(cmd) != 0)
-        return -1;
-    g_keep_mapped = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
     kg_log_set_level(KG_LOG_ERROR);
-    g_pin = kg_secret_from((const uint8_t *)"1234", 4);
+    g_pin = softhsm_fx_pin(SOFTHSM_FX_PIN);
     kg_hms_config hc;
     kg_hms_config_default(&hc);
     /* RSA-3072 generation in SoftHSM under the sanitizers on a busy
@@ -79,7 +54,7 @@ static int group_teardown(void **state)
     (void)state;
     kg_hms_close(g_hms);
     kg_secret_free(g_pin);
-    nftw(g_dir, fx_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    softhsm_fx_teardown(&g_hsm);
     return 0;
 }
 
@@ -466,48 +441,18 @@ static kg_hsm_token *g_tok[2]; /* kg-a, kg-b opened directly, before any fault *
 
 static void set_rules(const char *rules)
 {
-    char tmp[200];
-    snprintf(tmp, sizeof(tmp), "%s.new", g_control);
-    FILE *f = fopen(tmp, "w");
-    assert_non_null(f);
-    fputs(rules, f);
-    fclose(f);
-    assert_int_equal(rename(tmp, g_control), 0);
+    assert_int_equal(softhsm_fx_fault_rules(g_control, rules), 0);
 }
 
 static int pair_setup(void **state)
 {
     (void)state;
-    if (access(SOFTHSM, R_OK) != 0)
+    static const char *const labels[] = { "kg-a", "kg-b" };
+    if (softhsm_fx_setup(&g_hsm, "kg-kmshsm2", labels, 2) != 0 ||
+        softhsm_fx_fault_init(&g_hsm, g_control, sizeof(g_control)) != 0)
         return -1;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/kg-kmshsm2-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    char path[128], cmd[256];
-    snprintf(path, sizeof(path), "%s/tokens", g_dir);
-    if (mkdir(path, 0700) != 0)
-        return -1;
-    snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", g_dir);
-    fclose(f);
-    setenv("SOFTHSM2_CONF", path, 1);
-    for (char c = 'a'; c <= 'b'; c++) {
-        snprintf(cmd, sizeof(cmd), "softhsm2-util --init-token --free --label kg-%c --pin 1234 "
-                 "--so-pin 5678 >/dev/null", c);
-        if (system(cmd) != 0)
-            return -1;
-    }
-    snprintf(g_control, sizeof(g_control), "%s/faults", g_dir);
-    set_rules("");
-    setenv("KG_P11_FAULT_MODULE", SOFTHSM, 1);
-    setenv("KG_P11_FAULT_CONTROL", g_control, 1);
-    if (!g_keep_mapped)
-        g_keep_mapped = dlopen(SOFTHSM, RTLD_NOW | RTLD_LOCAL);
     kg_log_set_level(KG_LOG_ERROR);
-    g_pin = kg_secret_from((const uint8_t *)"1234", 4);
+    g_pin = softhsm_fx_pin(SOFTHSM_FX_PIN);
     if (kg_hsm_module_load(&g_fmod, KG_P11_FAULT_SO) != KG_OK)
         return -1;
     kg_hsm_slot_info *slots = NULL;
@@ -531,7 +476,7 @@ static int pair_teardown(void **state)
     kg_hsm_token_close(g_tok[1]);
     kg_hsm_module_release(g_fmod);
     kg_secret_free(g_pin);
-    nftw(g_dir, fx_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    softhsm_fx_teardown(&g_hsm);
     return 0;
 }
 
@@ -681,6 +626,8 @@ static void test_forget_reaches_a_member_down_at_restart(void **state)
 
 int main(void)
 {
+    if (!softhsm_fx_available())
+        return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_spec),
         cmocka_unit_test(test_bad_inputs),
