@@ -51,12 +51,21 @@ static bool bytes_copy(kg_bytes *dst, const kg_bytes *src)
     return kg_bytes_set(dst, src->data, src->len) == KG_OK;
 }
 
+/* A job may carry plaintext (the input of an encryption, the output of a
+ * decryption): wipe before freeing. */
+static void bytes_wipe_free(kg_bytes *b)
+{
+    if (b->data)
+        kg_wipe(b->data, b->len);
+    kg_bytes_free(b);
+}
+
 static void job_free(hms_job *j)
 {
-    kg_bytes_free(&j->in);
-    kg_bytes_free(&j->aad);
-    kg_bytes_free(&j->extra);
-    kg_bytes_free(&j->out);
+    bytes_wipe_free(&j->in);
+    bytes_wipe_free(&j->aad);
+    bytes_wipe_free(&j->extra);
+    bytes_wipe_free(&j->out);
     free(j->list);
     if (j->show)
         json_decref((json_t *)j->show);
