@@ -627,6 +627,20 @@ typedef struct {
     unsigned long ok, failed;
 } load_ctx;
 
+/* Count one sign of a load thread (printing the first failure). */
+static void count_sign(load_ctx *c, kg_err err)
+{
+    pthread_mutex_lock(&c->mu);
+    if (err) {
+        if (!c->failed)
+            printf("  first failed sign: %s\n", kg_err_detail(err));
+        c->failed++;
+    } else {
+        c->ok++;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void *load_thread(void *arg)
 {
     load_ctx *c = arg;
@@ -634,15 +648,7 @@ static void *load_thread(void *arg)
     while (!c->stop) {
         kg_bytes sig = {0};
         kg_err err = kg_hms_sign(c->h, &sig, c->group, ID(c->key), KG_HSM_SIG_RAW, false, msg, sizeof(msg));
-        pthread_mutex_lock(&c->mu);
-        if (err) {
-            if (!c->failed)
-                printf("  first failed sign: %s\n", kg_err_detail(err));
-            c->failed++;
-        } else {
-            c->ok++;
-        }
-        pthread_mutex_unlock(&c->mu);
+        count_sign(c, err);
         kg_bytes_free(&sig);
     }
     return NULL;
@@ -803,15 +809,7 @@ static void *deg_sign_thread(void *arg)
     for (int i = 0; i < 15; i++) {
         kg_bytes sig = {0};
         kg_err err = kg_hms_sign(c->h, &sig, "deg", ID("k-deg/1"), KG_HSM_SIG_DER, false, msg, sizeof(msg));
-        pthread_mutex_lock(&c->mu);
-        if (err) {
-            if (!c->failed)
-                printf("  first failed sign: %s\n", kg_err_detail(err));
-            c->failed++;
-        } else {
-            c->ok++;
-        }
-        pthread_mutex_unlock(&c->mu);
+        count_sign(c, err);
         kg_bytes_free(&sig);
     }
     return NULL;
