@@ -3,7 +3,8 @@
  * One table (`options[]`) names every option with its type and where it
  * lands in kg_server_config (STYLE: a config table, as Redis's
  * static_configs[]). The file format is deliberately small: one
- * `key = value` per line, '#' starts a comment line, blank lines ignored,
+ * `key = value` per line, '#' starts a comment (a whole line, or after a
+ * blank outside quotes at the end of one), blank lines ignored,
  * values optionally in double quotes. An unknown key, a repeated key or a
  * bad value is an error naming the file, the line and the key, and the
  * config is left as it was (the file is applied to a copy first), so a
@@ -333,6 +334,22 @@ static kg_err parse_line(kg_server_config *cfg, char *line, const char *where, c
                       "seal \"pkcs11\" { ... } and hsm { ... })", where, key);
 }
 
+/* Cut a trailing comment: a '#' outside double quotes that starts the line
+ * or follows a blank (so `op_timeout = 2s  # why` works, while a '#' inside
+ * a value such as a URL fragment or a quoted string stays). */
+static void strip_comment(char *s)
+{
+    bool quoted = false;
+    for (char *p = s; *p; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == '#' && !quoted && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
 /* One non-comment line: a block opening, a block end or a key. */
 static kg_err parse_any(kg_server_config *cfg, char *s, const char *where, cfg_state *st)
 {
@@ -388,8 +405,9 @@ kg_err kg_server_config_load(kg_server_config *cfg, const char *path)
             e = kg_err_set(KG_ERR_BAD_INPUT, "%s: line longer than %d bytes", where, KG_CFG_LINE_MAX - 2);
             break;
         }
+        strip_comment(line);
         char *s = trim(line);
-        if (*s == '\0' || *s == '#')
+        if (*s == '\0')
             continue;
         e = parse_any(&tmp, s, where, &st);
     }

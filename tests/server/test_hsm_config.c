@@ -155,10 +155,35 @@ static void test_other_block_errors(void **state)
     assert_int_equal(load(&cfg, "seal \"pkcs11\" {\npin_env = P\n}\n", nomod), KG_ERR_BAD_INPUT);
 }
 
+/* A comment after a value (after a blank, outside quotes) is cut; a '#'
+ * inside a quoted value or glued to a value stays part of it. */
+static void test_trailing_comments(void **state)
+{
+    (void)state;
+    kg_server_config cfg;
+    const char *txt = "seal \"pkcs11\" {   # the seal token\n"
+                      "  module = \"/usr/lib/softhsm/libsofthsm2.so\"  # Debian's SoftHSM2\n"
+                      "  token_label = \"kg#seal\"\n"
+                      "  pin_file = \"/etc/kg/pin\"      # or: pin_env = \"KG_SEAL_PIN\"\n"
+                      "}\n"
+                      "hsm {\n"
+                      "\top_timeout = 20s\t# RSA-3072 generation is slow\n"
+                      "\tdefault_group = main#1 # a '#' glued to a value is part of it\n"
+                      "}\n";
+    assert_int_equal(load(&cfg, txt, NULL), KG_OK);
+    assert_string_equal(cfg.seal_pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
+    assert_string_equal(cfg.seal_pkcs11_token_label, "kg#seal");
+    assert_string_equal(cfg.seal_pkcs11_pin_file, "/etc/kg/pin");
+    assert_null(cfg.seal_pkcs11_pin_env);
+    assert_int_equal(cfg.hsm_op_timeout_ms, 20000);
+    assert_string_equal(cfg.hsm_default_group, "main#1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_blocks),
+        cmocka_unit_test(test_trailing_comments),
         cmocka_unit_test(test_unknown_key_in_block),
         cmocka_unit_test(test_unclosed_block),
         cmocka_unit_test(test_nested_block),
