@@ -11,6 +11,28 @@
 
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* nftw */
+/* Verify an HSM signature with OpenSSL, independently of the client, on the
+ * key's SubjectPublicKeyInfo: ECDSA with SHA-256 (DER), RSA-PSS SHA-256 with
+ * MGF1-SHA-256 and a 32-byte salt, pure Ed25519. 1 = valid, 0 = invalid,
+ * -1 = the key or the verifier could not be set up. */
+static inline int softhsm_fx_ossl_verify(const uint8_t *spki, size_t spki_len, kg_hsm_key_type type,
+                                         const uint8_t *sig, size_t sig_len, const uint8_t *msg, size_t msg_len)
+{
+    const unsigned char *p = spki;
+    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki_len);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pc = NULL;
+    int ok = -1;
+    if (pk && md && EVP_DigestVerifyInit(md, &pc, type == KG_HSM_KEY_ED25519 ? NULL : EVP_sha256(), NULL, pk) == 1 &&
+        (type != KG_HSM_KEY_RSA3072 ||
+         (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+          EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha256()) == 1)))
+        ok = EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1 ? 1 : 0;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pk);
+    return ok;
+}
+
 #endif
 
 #include <dlfcn.h>
@@ -21,6 +43,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "kashguard/hsm.h"
 
@@ -146,6 +172,28 @@ static inline int softhsm_fx_fault_init(const softhsm_fx *shm, char *control, si
 static inline kg_secret *softhsm_fx_pin(const char *s)
 {
     return kg_secret_from((const uint8_t *)s, strlen(s));
+}
+
+/* Verify an HSM signature with OpenSSL, independently of the client, on the
+ * key's SubjectPublicKeyInfo: ECDSA with SHA-256 (DER), RSA-PSS SHA-256 with
+ * MGF1-SHA-256 and a 32-byte salt, pure Ed25519. 1 = valid, 0 = invalid,
+ * -1 = the key or the verifier could not be set up. */
+static inline int softhsm_fx_ossl_verify(const uint8_t *spki, size_t spki_len, kg_hsm_key_type type,
+                                         const uint8_t *sig, size_t sig_len, const uint8_t *msg, size_t msg_len)
+{
+    const unsigned char *p = spki;
+    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki_len);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pc = NULL;
+    int ok = -1;
+    if (pk && md && EVP_DigestVerifyInit(md, &pc, type == KG_HSM_KEY_ED25519 ? NULL : EVP_sha256(), NULL, pk) == 1 &&
+        (type != KG_HSM_KEY_RSA3072 ||
+         (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+          EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha256()) == 1)))
+        ok = EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1 ? 1 : 0;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pk);
+    return ok;
 }
 
 #endif

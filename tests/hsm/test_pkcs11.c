@@ -180,22 +180,8 @@ static int ossl_verify(const kg_hsm_key *k, const uint8_t *sig, size_t sig_len, 
 {
     kg_bytes der;
     assert_int_equal(kg_hsm_key_public_der(g_tok, &der, k), KG_OK);
-    const unsigned char *p = der.data;
-    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)der.len);
+    int ok = softhsm_fx_ossl_verify(der.data, der.len, k->type, sig, sig_len, msg, msg_len);
     kg_bytes_free(&der);
-    assert_non_null(pk);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pc = NULL;
-    const EVP_MD *h = k->type == KG_HSM_KEY_ED25519 ? NULL : EVP_sha256();
-    assert_int_equal(EVP_DigestVerifyInit(md, &pc, h, NULL, pk), 1);
-    if (k->type == KG_HSM_KEY_RSA3072) {
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING), 1);
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32), 1);
-        assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha256()), 1);
-    }
-    int ok = EVP_DigestVerify(md, sig, sig_len, msg, msg_len);
-    EVP_MD_CTX_free(md);
-    EVP_PKEY_free(pk);
     return ok;
 }
 
@@ -210,7 +196,7 @@ static void sign_and_verify(kg_hsm_key_type type, const char *id)
     kg_bytes sig;
     assert_int_equal(kg_hsm_sign(g_tok, &sig, &k2, KG_HSM_SIG_DER, msg, sizeof(msg)), KG_OK);
     assert_int_equal(ossl_verify(&k, sig.data, sig.len, msg, sizeof(msg)), 1);
-    assert_int_not_equal(ossl_verify(&k, sig.data, sig.len, msg, sizeof(msg) - 1), 1);
+    assert_int_equal(ossl_verify(&k, sig.data, sig.len, msg, sizeof(msg) - 1), 0);
     kg_bytes_free(&sig);
     if (type == KG_HSM_KEY_EC_P256 || type == KG_HSM_KEY_EC_SECP256K1) {
         assert_int_equal(kg_hsm_sign(g_tok, &sig, &k, KG_HSM_SIG_RAW, msg, sizeof(msg)), KG_OK);

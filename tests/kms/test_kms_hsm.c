@@ -165,23 +165,10 @@ static void public_der(fx *f, const char *id, kg_bytes *der)
 static int openssl_verify(const kg_bytes *spki, const char *spec, const uint8_t *msg, size_t len,
                           const uint8_t *sig, size_t sig_len)
 {
-    const uint8_t *p = spki->data;
-    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki->len);
-    assert_non_null(pk);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    bool ed = strcmp(spec, "ED25519") == 0;
-    int rc = EVP_DigestVerifyInit(md, &pctx, ed ? NULL : EVP_sha256(), NULL, pk);
-    if (rc == 1 && strcmp(spec, "RSA_3072") == 0) {
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32);
-        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256());
-    }
-    if (rc == 1)
-        rc = EVP_DigestVerify(md, sig, sig_len, msg, len);
-    EVP_MD_CTX_free(md);
-    EVP_PKEY_free(pk);
-    return rc;
+    kg_hsm_key_type t = strcmp(spec, "ED25519") == 0    ? KG_HSM_KEY_ED25519
+                        : strcmp(spec, "RSA_3072") == 0 ? KG_HSM_KEY_RSA3072
+                                                        : KG_HSM_KEY_EC_P256; /* any ECDSA curve */
+    return softhsm_fx_ossl_verify(spki->data, spki->len, t, sig, sig_len, msg, len);
 }
 
 static bool is_low_s(const uint8_t s[32], const char *spec)
